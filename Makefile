@@ -160,7 +160,7 @@ CMOCKA_LIBS := -lcmocka
 # ---------------------------------------------------------------------------
 # Descend into the source folders. Order matters only for readability.
 
-dirs := framework framework/tests apps/demo tools/bench
+dirs := framework framework/tests uring apps/demo tools/bench
 
 lib-objs :=
 all-progs :=

@@ -151,8 +151,8 @@ bool ursa_deferred_poll(const struct ursa_deferred *d, struct ursa_exit *exit)
 
 static void waiter_run(struct ursa_work *work)
 {
-	struct ursa_waiter *w = ursa_container_of(work, struct ursa_waiter,
-						  work);
+	struct ursa_waiter *w =
+		ursa_container_of(work, struct ursa_waiter, work);
 	struct ursa_exit e;
 
 	/*

@@ -20,10 +20,10 @@
  * condition and place; without it they compile to nothing, but the
  * condition is still type-checked.
  */
-#define URSA_BUG_ON(cond)                                                      \
-	do {                                                                   \
-		if (IS_ENABLED(CONFIG_URSA_DEBUG) && unlikely(cond))           \
-			__ursa_bug(__FILE__, __LINE__, #cond);                 \
+#define URSA_BUG_ON(cond)                                            \
+	do {                                                         \
+		if (IS_ENABLED(CONFIG_URSA_DEBUG) && unlikely(cond)) \
+			__ursa_bug(__FILE__, __LINE__, #cond);       \
 	} while (0)
 
 __attribute__((noreturn, cold)) void __ursa_bug(const char *file, int line,

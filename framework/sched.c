@@ -25,7 +25,8 @@ unsigned int ursa_runq_run(struct ursa_runq *rq)
 	while (n < rq->budget && !ursa_list_empty(&rq->queue)) {
 		struct ursa_work *work;
 
-		work = ursa_list_first_entry(&rq->queue, struct ursa_work, node);
+		work = ursa_list_first_entry(&rq->queue, struct ursa_work,
+					     node);
 		ursa_list_del_init(&work->node);
 		n++;
 		work->fn(work);

@@ -91,7 +91,8 @@ int main(int argc, char **argv)
 
 	reqs = calloc(n, sizeof(*reqs));
 	if (!reqs) {
-		fprintf(stderr, "ursa-demo: out of memory for %ld waiters\n", n);
+		fprintf(stderr, "ursa-demo: out of memory for %ld waiters\n",
+			n);
 		return 1;
 	}
 	ursa_runq_init(&rq, 0);

@@ -411,8 +411,8 @@ static void await_with_a_busy_waiter_is_refused(void **state)
 	ursa_waiter_cancel(&p.w);
 }
 
-static void cancelling_a_waiting_waiter_leaves_the_deferred_pending(
-	void **state)
+static void
+cancelling_a_waiting_waiter_leaves_the_deferred_pending(void **state)
 {
 	struct ursa_deferred d;
 	struct probe a, b, c;
@@ -472,9 +472,8 @@ static void reentrant_fn(struct ursa_waiter *w, const struct ursa_exit *exit)
 	if (r->victim)
 		assert_true(ursa_waiter_cancel(&r->victim->w));
 	if (r->extra)
-		assert_int_equal(ursa_deferred_await(r->self_deferred,
-						     &r->extra->w),
-				 0);
+		assert_int_equal(
+			ursa_deferred_await(r->self_deferred, &r->extra->w), 0);
 }
 
 static void a_callback_may_complete_another_deferred(void **state)
@@ -572,8 +571,8 @@ static void the_deferred_may_be_reused_once_its_waiters_ran(void **state)
 	assert_int_equal(await_now(&d).err, -EAGAIN);
 }
 
-static void woken_waiters_keep_their_result_after_the_deferred_is_reused(
-	void **state)
+static void
+woken_waiters_keep_their_result_after_the_deferred_is_reused(void **state)
 {
 	struct ursa_deferred d;
 	struct probe p;

@@ -17,7 +17,8 @@
  */
 #define __URSA_KC_ON_1 0,
 #define __ursa_kc_second(ignored, val, ...) val
-#define __ursa_kc_pick(junk_or_zero_comma) __ursa_kc_second(junk_or_zero_comma 1, 0)
+#define __ursa_kc_pick(junk_or_zero_comma) \
+	__ursa_kc_second(junk_or_zero_comma 1, 0)
 #define __ursa_kc_paste(val) __ursa_kc_pick(__URSA_KC_ON_##val)
 #define __ursa_kc_defined(x) __ursa_kc_paste(x)
 

@@ -24,7 +24,7 @@
  *
  * Return: a pointer to the containing struct.
  */
-#define ursa_container_of(ptr, type, member)                                   \
+#define ursa_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 #ifndef container_of
@@ -45,9 +45,9 @@ struct ursa_list_head {
  * URSA_LIST_HEAD_INIT - Static initialiser of an empty list.
  * @name: The list head being initialised.
  */
-#define URSA_LIST_HEAD_INIT(name)                                              \
-	{                                                                      \
-		&(name), &(name)                                               \
+#define URSA_LIST_HEAD_INIT(name) \
+	{                         \
+		&(name), &(name)  \
 	}
 
 /**
@@ -173,7 +173,7 @@ static inline void ursa_list_splice_tail_init(struct ursa_list_head *list,
  * @type: The type of the struct the nodes are embedded in.
  * @member: The name of the node within the struct.
  */
-#define ursa_list_first_entry(head, type, member)                              \
+#define ursa_list_first_entry(head, type, member) \
 	ursa_list_entry((head)->next, type, member)
 
 /**
@@ -181,7 +181,7 @@ static inline void ursa_list_splice_tail_init(struct ursa_list_head *list,
  * @pos: A &struct ursa_list_head pointer used as the cursor.
  * @head: The list.
  */
-#define ursa_list_for_each(pos, head)                                          \
+#define ursa_list_for_each(pos, head) \
 	for (pos = (head)->next; pos != (head); pos = pos->next)
 
 /**
@@ -190,8 +190,8 @@ static inline void ursa_list_splice_tail_init(struct ursa_list_head *list,
  * @n: Another &struct ursa_list_head pointer used as temporary storage.
  * @head: The list.
  */
-#define ursa_list_for_each_safe(pos, n, head)                                  \
-	for (pos = (head)->next, n = pos->next; pos != (head);                 \
+#define ursa_list_for_each_safe(pos, n, head)                  \
+	for (pos = (head)->next, n = pos->next; pos != (head); \
 	     pos = n, n = pos->next)
 
 /**
@@ -200,10 +200,11 @@ static inline void ursa_list_splice_tail_init(struct ursa_list_head *list,
  * @head: The list.
  * @member: The name of the node within the struct.
  */
-#define ursa_list_for_each_entry(pos, head, member)                            \
-	for (pos = ursa_list_entry((head)->next, __typeof__(*pos), member);    \
-	     &pos->member != (head);                                           \
-	     pos = ursa_list_entry(pos->member.next, __typeof__(*pos), member))
+#define ursa_list_for_each_entry(pos, head, member)                         \
+	for (pos = ursa_list_entry((head)->next, __typeof__(*pos), member); \
+	     &pos->member != (head);                                        \
+	     pos = ursa_list_entry(pos->member.next, __typeof__(*pos),      \
+				   member))
 
 /**
  * ursa_list_for_each_entry_reverse - Iterate backwards over the structs.
@@ -211,10 +212,11 @@ static inline void ursa_list_splice_tail_init(struct ursa_list_head *list,
  * @head: The list.
  * @member: The name of the node within the struct.
  */
-#define ursa_list_for_each_entry_reverse(pos, head, member)                    \
-	for (pos = ursa_list_entry((head)->prev, __typeof__(*pos), member);    \
-	     &pos->member != (head);                                           \
-	     pos = ursa_list_entry(pos->member.prev, __typeof__(*pos), member))
+#define ursa_list_for_each_entry_reverse(pos, head, member)                 \
+	for (pos = ursa_list_entry((head)->prev, __typeof__(*pos), member); \
+	     &pos->member != (head);                                        \
+	     pos = ursa_list_entry(pos->member.prev, __typeof__(*pos),      \
+				   member))
 
 /**
  * ursa_list_for_each_entry_safe - Iterate over structs, allowing removal.
@@ -225,11 +227,10 @@ static inline void ursa_list_splice_tail_init(struct ursa_list_head *list,
  *
  * @pos may be unlinked, and freed, in the loop body.
  */
-#define ursa_list_for_each_entry_safe(pos, n, head, member)                    \
-	for (pos = ursa_list_entry((head)->next, __typeof__(*pos), member),    \
-	    n = ursa_list_entry(pos->member.next, __typeof__(*pos), member);   \
-	     &pos->member != (head);                                           \
-	     pos = n,                                                          \
+#define ursa_list_for_each_entry_safe(pos, n, head, member)                  \
+	for (pos = ursa_list_entry((head)->next, __typeof__(*pos), member),  \
+	    n = ursa_list_entry(pos->member.next, __typeof__(*pos), member); \
+	     &pos->member != (head); pos = n,                                \
 	    n = ursa_list_entry(n->member.next, __typeof__(*n), member))
 
 #endif /* URSA_LIST_H */

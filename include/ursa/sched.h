@@ -107,8 +107,7 @@ static inline bool ursa_work_pending(const struct ursa_work *work)
  * task, or another work item.
  * Return: %true if @work was queued, %false if it was already pending.
  */
-static inline bool ursa_runq_queue(struct ursa_runq *rq,
-				   struct ursa_work *work)
+static inline bool ursa_runq_queue(struct ursa_runq *rq, struct ursa_work *work)
 {
 	if (ursa_work_pending(work))
 		return false;

@@ -32,8 +32,8 @@ struct counter_waiter {
 
 static void count_fn(struct ursa_waiter *w, const struct ursa_exit *exit)
 {
-	struct counter_waiter *c = ursa_container_of(w, struct counter_waiter,
-						     w);
+	struct counter_waiter *c =
+		ursa_container_of(w, struct counter_waiter, w);
 
 	c->sum += (uint64_t)exit->val;
 }
@@ -76,10 +76,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct bench_case cases[] = {
-		{ "await+succeed+wake", 1, 0 },
-		{ "done+await+wake", 1, 1 },
-		{ "wake 1 waiter", 1, 0 },
-		{ "wake 8 waiters", 8, 0 },
+		{ "await+succeed+wake", 1, 0 }, { "done+await+wake", 1, 1 },
+		{ "wake 1 waiter", 1, 0 },	{ "wake 8 waiters", 8, 0 },
 		{ "wake 64 waiters", 64, 0 },
 	};
 	struct counter_waiter cw[64];
@@ -118,7 +116,8 @@ int main(int argc, char **argv)
 	probe = malloc(16);
 	free(probe);
 	if (bench_malloc_calls() == m_probe) {
-		fprintf(stderr, "bench_deferred: the malloc counter is not hooked\n");
+		fprintf(stderr,
+			"bench_deferred: the malloc counter is not hooked\n");
 		return 1;
 	}
 
@@ -170,8 +169,9 @@ int main(int argc, char **argv)
 		if (cw[c].sum == 0)
 			fails++;
 	if (fails)
-		fprintf(stderr, "bench_deferred: %d checks failed (mallocs on "
-				"the hot path, or callbacks not run)\n",
+		fprintf(stderr,
+			"bench_deferred: %d checks failed (mallocs on "
+			"the hot path, or callbacks not run)\n",
 			fails);
 	return fails ? 1 : 0;
 }

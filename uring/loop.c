@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The completion loop: ring setup with fallbacks, one turn of submit,
+ * wait, reap and dispatch, the run queue, cross-thread posting, and exit.
+ * The op families are in their own files (rw.c, fs.c, net.c, ...); the
+ * op table is in opdef.c.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ursa/timer.h>
+
+#include "internal.h"
+
+/* The CQEs reaped in one batch are copied here before any dispatch. */
+#define REAP_BATCH 64
+
+struct setup_try {
+	unsigned int flags;
+	const char *name;
+};
+
+/*
+ * From the fastest to the most compatible. TASKRUN_FLAG lets the loop
+ * skip the system call of a non-blocking turn when no task work waits.
+ */
+static const struct setup_try setup_tries[] = {
+	{ IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+		  IORING_SETUP_TASKRUN_FLAG,
+	  "DEFER_TASKRUN" },
+	{ IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER,
+	  "DEFER_TASKRUN" },
+	{ IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+	  "COOP_TASKRUN" },
+	{ IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN" },
+	{ 0, "none" },
+};
+
+static unsigned int round_up_pow2(unsigned int v)
+{
+	unsigned int p = 1;
+
+	while (p < v && p < (1u << 30))
+		p <<= 1;
+	return p;
+}
+
+static int ring_setup(struct ursa_loop *loop,
+		      const struct ursa_loop_params *params)
+{
+	unsigned int sq = params->sq_entries ? params->sq_entries : 256;
+	unsigned int cq, base = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+	size_t i, first = 0;
+	int ret = -EINVAL;
+
+	sq = round_up_pow2(sq);
+	cq = params->cq_entries > 2 * sq ? params->cq_entries : 2 * sq;
+	cq = round_up_pow2(cq);
+
+	if (params->flags & URSA_LOOP_NO_DEFER_TASKRUN)
+		first = 2;
+	if (params->flags & URSA_LOOP_NO_TASKRUN_FLAGS)
+		first = ARRAY_SIZE(setup_tries) - 1;
+	if (params->flags & URSA_LOOP_SQPOLL) {
+		if (!IS_ENABLED(CONFIG_URSA_SQPOLL))
+			return -EOPNOTSUPP;
+		/* SQPOLL submits from its own thread: no SINGLE_ISSUER. */
+		base |= IORING_SETUP_SQPOLL;
+		first = first > 2 ? first : 2;
+	}
+
+	/*
+	 * A kernel that lacks a flag answers -EINVAL: try the next set,
+	 * and drop SUBMIT_ALL (5.18) last. Any other error is final.
+	 */
+	for (;;) {
+		for (i = first; i < ARRAY_SIZE(setup_tries); i++) {
+			struct io_uring_params p;
+
+			memset(&p, 0, sizeof(p));
+			p.flags = base | setup_tries[i].flags;
+			p.cq_entries = cq;
+			if (base & IORING_SETUP_SQPOLL)
+				p.sq_thread_idle = params->sqpoll_idle_ms ?
+							   params->sqpoll_idle_ms :
+							   1000;
+			ret = io_uring_queue_init_params(sq, &loop->ring, &p);
+			if (ret == 0) {
+				loop->setup_flags = p.flags;
+				loop->features = p.features;
+				return 0;
+			}
+			if (ret != -EINVAL)
+				return ret;
+		}
+		if (!(base & IORING_SETUP_SUBMIT_ALL))
+			return ret;
+		base &= ~IORING_SETUP_SUBMIT_ALL;
+	}
+}
+
+const char *ursa_loop_strerror(int err)
+{
+	switch (err) {
+	case -EPERM:
+		return "io_uring is disabled: check the kernel.io_uring_disabled "
+		       "sysctl, or the container's seccomp profile, which may "
+		       "block io_uring_setup";
+	case -ENOSYS:
+		return "this kernel has no io_uring (it needs Linux 5.10 or "
+		       "newer, built with CONFIG_IO_URING)";
+	case -ENOMEM:
+		return "not enough locked memory for the io_uring rings: raise "
+		       "RLIMIT_MEMLOCK (ulimit -l) or use smaller rings";
+	case -EINVAL:
+		return "the kernel refused the ring parameters (sizes too large, "
+		       "or a feature this kernel lacks)";
+	case -EMFILE:
+	case -ENFILE:
+		return "no file descriptor left for the io_uring ring";
+	case -EOPNOTSUPP:
+		return "SQPOLL was asked for, but CONFIG_URSA_SQPOLL is off";
+	}
+	return "io_uring setup failed";
+}
+
+static void wake_complete(struct ursa_req *req, const struct ursa_exit *exit);
+
+static int wake_arm(struct ursa_loop *loop)
+{
+	struct ursa_req *req = &loop->wake_req;
+	struct io_uring_sqe *sqe;
+
+	sqe = __ursa_get_sqe(loop);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_read(sqe, loop->wake_fd, &loop->wake_val,
+			   sizeof(loop->wake_val), 0);
+	io_uring_sqe_set_data(sqe, req);
+	req->opcode = URSA_OP_READ;
+	req->loop = loop;
+	req->flags = REQ_F_INFLIGHT | REQ_F_INTERNAL;
+	req->pending = 1;
+	req->fd = loop->wake_fd;
+	ursa_list_add_tail(&req->node, &loop->inflight);
+	loop->nr_inflight++;
+	loop->nr_internal++;
+	return 0;
+}
+
+/* Move work posted by other threads onto the run queue. */
+static void posted_splice(struct ursa_loop *loop)
+{
+	pthread_mutex_lock(&loop->post_lock);
+	ursa_list_splice_tail_init(&loop->posted, &loop->rq.queue);
+	loop->post_pending = false;
+	pthread_mutex_unlock(&loop->post_lock);
+}
+
+static void wake_complete(struct ursa_req *req, const struct ursa_exit *exit)
+{
+	struct ursa_loop *loop = req->loop;
+
+	posted_splice(loop);
+	if (!loop->exiting)
+		wake_arm(loop);
+}
+
+int ursa_loop_init(struct ursa_loop *loop,
+		   const struct ursa_loop_params *params)
+{
+	static const struct ursa_loop_params defaults;
+	int ret;
+
+	if (!params)
+		params = &defaults;
+	memset(loop, 0, sizeof(*loop));
+	ret = ring_setup(loop, params);
+	if (ret)
+		return ret;
+
+	ursa_runq_init(&loop->rq, params->runq_budget ?
+					  params->runq_budget :
+					  CONFIG_URSA_RUNQ_BUDGET);
+	ursa_list_init(&loop->inflight);
+	ursa_list_init(&loop->later);
+	ursa_list_init(&loop->posted);
+	pthread_mutex_init(&loop->post_lock, NULL);
+	loop->now = ursa_now_ns();
+
+	/*
+	 * Blocking: io_uring answers -EAGAIN at once for a read on an
+	 * O_NONBLOCK file instead of waiting.
+	 */
+	loop->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (loop->wake_fd < 0) {
+		ret = -errno;
+		goto err_ring;
+	}
+	ursa_req_init(&loop->wake_req, wake_complete);
+	ret = wake_arm(loop);
+	if (ret)
+		goto err_fd;
+	ret = __ursa_fault_init(loop);
+	if (ret)
+		goto err_fd;
+	return 0;
+
+err_fd:
+	close(loop->wake_fd);
+err_ring:
+	pthread_mutex_destroy(&loop->post_lock);
+	io_uring_queue_exit(&loop->ring);
+	return ret;
+}
+
+/*
+ * A full SQ is flushed, never reported. On kernels that refuse to submit
+ * while the CQ has overflowed (-EBUSY before 5.19 or so), reap first: the
+ * completions dispatched here run their callbacks from inside the call
+ * that wanted the SQE, which the kernels this project targets never do.
+ */
+static void sq_flush(struct ursa_loop *loop)
+{
+	int ret;
+
+	loop->stats.sq_full++;
+	ret = io_uring_submit(&loop->ring);
+	loop->stats.enters++;
+	if (ret == -EBUSY || ret == -EAGAIN) {
+		loop->stats.cq_overflows++;
+		__ursa_reap(loop);
+		io_uring_submit(&loop->ring);
+	}
+	if (loop->setup_flags & IORING_SETUP_SQPOLL)
+		io_uring_sqring_wait(&loop->ring);
+}
+
+struct io_uring_sqe *__ursa_get_sqe(struct ursa_loop *loop)
+{
+	struct io_uring_sqe *sqe;
+	int tries;
+
+	sqe = io_uring_get_sqe(&loop->ring);
+	if (likely(sqe))
+		return sqe;
+	for (tries = 0; tries < 1000; tries++) {
+		sq_flush(loop);
+		sqe = io_uring_get_sqe(&loop->ring);
+		if (sqe)
+			return sqe;
+	}
+	return NULL;
+}
+
+/* A harmless SQE in place of one that prep refused. */
+static void sqe_make_ignore(struct io_uring_sqe *sqe)
+{
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data64(sqe, UD_IGNORE);
+}
+
+static struct io_uring_sqe *get_sqes(struct ursa_loop *loop, unsigned int n)
+{
+	if (n > 1 && io_uring_sq_space_left(&loop->ring) < n)
+		sq_flush(loop);
+	return __ursa_get_sqe(loop);
+}
+
+int __ursa_start(struct ursa_loop *loop, struct ursa_req *req,
+		 enum ursa_op op)
+{
+	const struct __ursa_op_def *def = &__ursa_op_defs[op];
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	if (unlikely(req->flags & REQ_F_INFLIGHT))
+		return -EBUSY;
+	if (unlikely(loop->exiting))
+		return -ESHUTDOWN;
+	if (def->needs_fd && req->fd < 0)
+		return -EBADF;
+
+	sqe = get_sqes(loop, req->timeout_ns ? 2 : 1);
+	if (unlikely(!sqe))
+		return -EBUSY;
+	req->opcode = op;
+	req->loop = loop;
+	ret = def->prep ? def->prep(req, sqe) : -EOPNOTSUPP;
+	if (unlikely(ret)) {
+		sqe_make_ignore(sqe);
+		return ret;
+	}
+	if (ursa_deferred_is_done(&req->done))
+		ursa_deferred_init(&req->done);
+	io_uring_sqe_set_data(sqe, req);
+	req->flags = (req->flags & REQ_F_MULTISHOT) | REQ_F_INFLIGHT;
+	req->pending = 1;
+	if (req->timeout_ns)
+		__ursa_link_timeout_arm(loop, req, sqe);
+	ursa_list_add_tail(&req->node, &loop->inflight);
+	loop->nr_inflight++;
+	loop->stats.submitted[op]++;
+	return 0;
+}
+
+int __ursa_resubmit(struct ursa_loop *loop, struct ursa_req *req)
+{
+	const struct __ursa_op_def *def = &__ursa_op_defs[req->opcode];
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	sqe = get_sqes(loop, req->timeout_ns ? 2 : 1);
+	if (unlikely(!sqe))
+		return -EBUSY;
+	ret = def->prep(req, sqe);
+	if (unlikely(ret)) {
+		sqe_make_ignore(sqe);
+		return ret;
+	}
+	io_uring_sqe_set_data(sqe, req);
+	req->pending = 1;
+	req->flags &= ~REQ_F_LINK_TIMEOUT;
+	if (req->timeout_ns)
+		__ursa_link_timeout_arm(loop, req, sqe);
+	loop->stats.submitted[req->opcode]++;
+	return 0;
+}
+
+void __ursa_req_complete_later(struct ursa_loop *loop, struct ursa_req *req,
+			       int res)
+{
+	req->res = res;
+	ursa_list_del(&req->node);
+	ursa_list_add_tail(&req->node, &loop->later);
+}
+
+static unsigned int later_run(struct ursa_loop *loop)
+{
+	unsigned int n = 0;
+
+	while (!ursa_list_empty(&loop->later)) {
+		struct ursa_req *req = ursa_list_first_entry(
+			&loop->later, struct ursa_req, node);
+
+		__ursa_req_complete(loop, req, req->res);
+		n++;
+	}
+	return n;
+}
+
+void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req,
+			 int res)
+{
+	struct ursa_exit exit;
+
+	/* A link timeout that fired shows as -ETIME, not as a cancel. */
+	if ((req->flags & REQ_F_LINK_TIMEOUT) && res == -ECANCELED &&
+	    req->timeout_res == -ETIME)
+		res = -ETIME;
+	if (req->flags & REQ_F_INTERNAL)
+		loop->nr_internal--;
+	req->flags &= REQ_F_INTERNAL;
+	req->res = res;
+	ursa_list_del_init(&req->node);
+	loop->nr_inflight--;
+	exit = ursa_exit_from_res(res);
+	if (exit.kind == URSA_EXIT_INTERRUPT)
+		loop->stats.cancels++;
+	ursa_deferred_done(&req->done, &exit);
+	/* The callback may reuse or free @req: touch nothing after it. */
+	if (req->cb)
+		req->cb(req, &exit);
+}
+
+static void req_finish(struct ursa_loop *loop, struct ursa_req *req)
+{
+	const struct __ursa_op_def *def = &__ursa_op_defs[req->opcode];
+
+	if (def->complete && !(req->flags & REQ_F_INTERNAL) &&
+	    !def->complete(loop, req))
+		return;
+	__ursa_req_complete(loop, req, req->res);
+}
+
+static void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
+		     uint32_t cflags)
+{
+	struct ursa_req *req;
+
+	if (unlikely(ud & UD_TAG_MASK)) {
+		if (ud == UD_IGNORE)
+			return;
+		req = (struct ursa_req *)(uintptr_t)(ud & ~UD_TAG_MASK);
+		req->timeout_res = res;
+		if (res == -ETIME)
+			loop->stats.timeouts++;
+		if (--req->pending == 0)
+			req_finish(loop, req);
+		return;
+	}
+	if (unlikely(!ud))
+		return;
+	req = (struct ursa_req *)(uintptr_t)ud;
+
+	if (unlikely(cflags & IORING_CQE_F_NOTIF)) {
+		/* Zero-copy send: the result came first, with F_MORE. */
+		res = req->res;
+	} else if ((cflags & IORING_CQE_F_MORE) &&
+		   !(req->flags & REQ_F_MULTISHOT)) {
+		req->res = res;
+		return;
+	}
+	if (__ursa_op_defs[req->opcode].cqe && !(req->flags & REQ_F_INTERNAL))
+		__ursa_op_defs[req->opcode].cqe(loop, req, res, cflags);
+	if (unlikely(loop->fault) && !(req->flags & REQ_F_INTERNAL))
+		__ursa_fault_apply(loop, req, &res, cflags);
+	loop->stats.completed[req->opcode]++;
+	if (res < 0 && res != -ECANCELED)
+		loop->stats.errors[req->opcode]++;
+	req->res = res;
+	req->cqe_flags = cflags;
+
+	if (cflags & IORING_CQE_F_MORE) {
+		/* A multishot op posted one of many: still in flight. */
+		struct ursa_exit exit = ursa_exit_from_res(res);
+
+		if (req->cb)
+			req->cb(req, &exit);
+		return;
+	}
+	if (--req->pending)
+		return;
+	req_finish(loop, req);
+}
+
+unsigned int __ursa_reap(struct ursa_loop *loop)
+{
+	struct {
+		uint64_t ud;
+		int32_t res;
+		uint32_t flags;
+	} batch[REAP_BATCH];
+	unsigned int total = 0;
+
+	/*
+	 * Copy the CQEs out and advance the CQ before dispatching any of
+	 * them: a callback may start requests, and starting may flush a
+	 * full SQ and, on old kernels, reap, which must not see these again.
+	 */
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		unsigned int head, n = 0, i;
+
+		io_uring_for_each_cqe(&loop->ring, head, cqe)
+		{
+			batch[n].ud = cqe->user_data;
+			batch[n].res = cqe->res;
+			batch[n].flags = cqe->flags;
+			if (++n == REAP_BATCH)
+				break;
+		}
+		if (!n)
+			break;
+		io_uring_cq_advance(&loop->ring, n);
+		for (i = 0; i < n; i++)
+			dispatch(loop, batch[i].ud, batch[i].res,
+				 batch[i].flags);
+		total += n;
+	}
+	return total;
+}
+
+static bool needs_enter(struct ursa_loop *loop)
+{
+	unsigned int kflags;
+
+	if (io_uring_sq_ready(&loop->ring))
+		return true;
+	kflags = IO_URING_READ_ONCE(*loop->ring.sq.kflags);
+	if (kflags & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW))
+		return true;
+	/* Without TASKRUN_FLAG, deferred task work is invisible: enter. */
+	return (loop->setup_flags & IORING_SETUP_DEFER_TASKRUN) &&
+	       !(loop->setup_flags & IORING_SETUP_TASKRUN_FLAG);
+}
+
+int ursa_loop_run_once(struct ursa_loop *loop, bool wait)
+{
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	bool block, bounded = false;
+	unsigned int n;
+	int ret = 0;
+
+	loop->stats.turns++;
+	block = wait && !loop->stopped && !ursa_runq_has_work(&loop->rq) &&
+		!io_uring_cq_ready(&loop->ring) && ursa_list_empty(&loop->later);
+	if (block && loop->timers) {
+		bounded = __ursa_timers_next(loop, &ts);
+		if (bounded && !ts.tv_sec && !ts.tv_nsec)
+			block = false;
+	}
+	if (block) {
+		ret = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1,
+						       bounded ? &ts : NULL,
+						       NULL);
+		loop->stats.enters++;
+	} else if (needs_enter(loop)) {
+		ret = io_uring_submit_and_get_events(&loop->ring);
+		loop->stats.enters++;
+	}
+	if (ret < 0) {
+		switch (ret) {
+		case -ETIME:
+		case -EINTR:
+		case -EAGAIN:
+			break;
+		case -EBUSY:
+			loop->stats.cq_overflows++;
+			break;
+		default:
+			return ret;
+		}
+	}
+
+	loop->now = ursa_now_ns();
+	n = __ursa_reap(loop);
+	if (unlikely(!ursa_list_empty(&loop->later)))
+		n += later_run(loop);
+	if (IO_URING_READ_ONCE(*loop->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) {
+		/* The kernel kept the CQEs (FEAT_NODROP); flush and reap. */
+		loop->stats.cq_overflows++;
+		io_uring_get_events(&loop->ring);
+		n += __ursa_reap(loop);
+	}
+	if (loop->timers)
+		n += __ursa_timers_run(loop);
+	n += ursa_runq_run(&loop->rq);
+	return (int)n;
+}
+
+bool ursa_loop_has_work(const struct ursa_loop *loop)
+{
+	return loop->nr_inflight > loop->nr_internal || loop->timers ||
+	       ursa_runq_has_work(&loop->rq) || !ursa_list_empty(&loop->posted);
+}
+
+int ursa_loop_run(struct ursa_loop *loop)
+{
+	int ret = 0;
+
+	while (!loop->stopped && ursa_loop_has_work(loop)) {
+		ret = ursa_loop_run_once(loop, true);
+		if (ret < 0)
+			break;
+		ret = 0;
+	}
+	loop->stopped = 0;
+	return ret;
+}
+
+void ursa_loop_stop(struct ursa_loop *loop)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	loop->stopped = 1;
+	/* Wake a loop blocked in io_uring_enter; safe in a signal handler. */
+	n = write(loop->wake_fd, &one, sizeof(one));
+	(void)n;
+}
+
+int ursa_loop_post(struct ursa_loop *loop, struct ursa_work *work)
+{
+	uint64_t one = 1;
+	bool kick;
+	ssize_t n;
+
+	pthread_mutex_lock(&loop->post_lock);
+	if (loop->exiting) {
+		pthread_mutex_unlock(&loop->post_lock);
+		return -ESHUTDOWN;
+	}
+	if (ursa_work_pending(work)) {
+		pthread_mutex_unlock(&loop->post_lock);
+		return -EBUSY;
+	}
+	ursa_list_add_tail(&work->node, &loop->posted);
+	kick = !loop->post_pending;
+	loop->post_pending = true;
+	pthread_mutex_unlock(&loop->post_lock);
+	if (kick) {
+		n = write(loop->wake_fd, &one, sizeof(one));
+		(void)n;
+	}
+	return 0;
+}
+
+struct ursa_runq *ursa_loop_runq(struct ursa_loop *loop)
+{
+	return &loop->rq;
+}
+
+uint64_t ursa_loop_now(const struct ursa_loop *loop)
+{
+	return loop->now;
+}
+
+const struct ursa_loop_stats *ursa_loop_stats(const struct ursa_loop *loop)
+{
+	return &loop->stats;
+}
+
+void ursa_loop_exit(struct ursa_loop *loop)
+{
+	struct ursa_req *req;
+	int spins = 0;
+
+	pthread_mutex_lock(&loop->post_lock);
+	loop->exiting = true;
+	pthread_mutex_unlock(&loop->post_lock);
+	ursa_list_for_each_entry(req, &loop->inflight, node)
+		__ursa_cancel_one(loop, req);
+	__ursa_timers_cancel_all(loop);
+
+	/*
+	 * Every request completes through its own CQE, even cancelled: its
+	 * buffers are the kernel's until then. Cancel again anything that
+	 * was started by a callback before it saw -ESHUTDOWN.
+	 */
+	while (loop->nr_inflight) {
+		int ret = ursa_loop_run_once(loop, true);
+
+		if (ret < 0 && ret != -EINTR)
+			break;
+		if (++spins % 64 == 0)
+			ursa_list_for_each_entry(req, &loop->inflight, node)
+				__ursa_cancel_one(loop, req);
+	}
+	ursa_runq_drain(&loop->rq, 0);
+	posted_splice(loop);
+	ursa_runq_drain(&loop->rq, 0);
+
+	__ursa_fault_exit(loop);
+	close(loop->wake_fd);
+	pthread_mutex_destroy(&loop->post_lock);
+	io_uring_queue_exit(&loop->ring);
+}
+
+void ursa_req_init(struct ursa_req *req, ursa_req_fn *cb)
+{
+	memset(req, 0, sizeof(*req));
+	ursa_deferred_init(&req->done);
+	ursa_list_init(&req->node);
+	req->cb = cb;
+	req->fd = -1;
+}
+
+bool ursa_req_busy(const struct ursa_req *req)
+{
+	return req->flags & REQ_F_INFLIGHT;
+}
+
+bool ursa_req_more(const struct ursa_req *req)
+{
+	return req->cqe_flags & IORING_CQE_F_MORE;
+}
+
+int ursa_req_set_timeout(struct ursa_req *req, uint64_t ns)
+{
+	if (req->flags & REQ_F_INFLIGHT)
+		return -EBUSY;
+	req->timeout_ns = ns;
+	return 0;
+}
+
+int ursa_nop(struct ursa_loop *loop, struct ursa_req *req)
+{
+	return __ursa_start(loop, req, URSA_OP_NOP);
+}
