@@ -198,6 +198,32 @@ bool ursa_waiter_cancel(struct ursa_waiter *w)
 	return true;
 }
 
+void __ursa_waiter_park(struct ursa_waiter *w, struct ursa_list_head *list)
+{
+	w->state = WAITER_WAITING;
+	ursa_list_add_tail(&w->work.node, list);
+}
+
+void __ursa_waiter_wake(struct ursa_waiter *w, const struct ursa_exit *exit)
+{
+	if (w->state == WAITER_WAITING)
+		ursa_list_del(&w->work.node);
+	w->lazy = false;
+	w->exit = *exit;
+	w->state = WAITER_QUEUED;
+	ursa_list_add_tail(&w->work.node, &w->rq->queue);
+}
+
+void __ursa_waiters_wake_all(struct ursa_list_head *list,
+			     const struct ursa_exit *exit)
+{
+	while (!ursa_list_empty(list))
+		__ursa_waiter_wake(ursa_list_first_entry(list,
+							 struct ursa_waiter,
+							 work.node),
+				   exit);
+}
+
 bool ursa_waiter_is_pending(const struct ursa_waiter *w)
 {
 	return w->state != WAITER_IDLE;

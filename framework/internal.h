@@ -35,4 +35,26 @@ __attribute__((noreturn, cold)) void __ursa_bug(const char *file, int line,
  */
 extern __thread uint64_t __ursa_current_id;
 
+struct ursa_waiter;
+struct ursa_exit;
+struct ursa_list_head;
+struct ursa_take;
+struct ursa_work;
+
+/*
+ * Waiters on lists other than a deferred's (an input's readers, an emit
+ * buffer's room waiters): park one on @list, or wake it with @exit onto
+ * its run queue. ursa_waiter_cancel() works on either.
+ */
+void __ursa_waiter_park(struct ursa_waiter *w, struct ursa_list_head *list);
+void __ursa_waiter_wake(struct ursa_waiter *w, const struct ursa_exit *exit);
+void __ursa_waiters_wake_all(struct ursa_list_head *list,
+			     const struct ursa_exit *exit);
+
+/* Takes (take.c): the same for an input's or emit buffer's consumers. */
+enum { TAKE_IDLE = 0, TAKE_WAITING, TAKE_QUEUED };
+void __ursa_take_park(struct ursa_take *t, struct ursa_list_head *list);
+void __ursa_take_queue(struct ursa_take *t, void (*run)(struct ursa_work *));
+bool __ursa_take_unlink(struct ursa_take *t);
+
 #endif /* URSA_FRAMEWORK_INTERNAL_H */

@@ -15,5 +15,15 @@
 #include <ursa/exit.h>
 #include <ursa/sched.h>
 #include <ursa/deferred.h>
+#include <ursa/take.h>
+#include <ursa/input.h>
+#include <ursa/emit.h>
+#include <ursa/loop.h>
+#include <ursa/timer.h>
+#include <ursa/io.h>
+#include <ursa/net.h>
+#include <ursa/kbuf.h>
+#include <ursa/signal.h>
+#include <ursa/fault.h>
 
 #endif /* URSA_URSA_H */

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Single-producer inputs: Effect's SingleProducerAsyncInput with the
+ * buffer of one its documentation promises. See docs/effect-differences.md
+ * for where the upstream code behaves otherwise.
+ */
+#include <errno.h>
+
+#include <ursa/input.h>
+
+#include "internal.h"
+
+#define INPUT_FULL (1u << 0) /* an element waits in the slot */
+#define INPUT_DONE (1u << 1)
+#define INPUT_ERROR (1u << 2)
+#define INPUT_TERMINAL (INPUT_DONE | INPUT_ERROR)
+
+static const struct ursa_exit success_zero = { .kind = URSA_EXIT_SUCCESS };
+
+void ursa_input_init(struct ursa_input *in)
+{
+	ursa_list_init(&in->takers);
+	ursa_list_init(&in->readers);
+	in->state = 0;
+	in->reserved = NULL;
+	in->slot = ursa_exit_success(0);
+	in->taken = NULL;
+	in->terminal = ursa_exit_success(0);
+}
+
+/*
+ * A take woken for the slot pulls the element only now, as its callback
+ * is about to run; until then the element is still the input's.
+ */
+static void take_run(struct ursa_work *work)
+{
+	struct ursa_take *t = ursa_container_of(work, struct ursa_take, work);
+	struct ursa_input *in = t->src;
+
+	t->state = TAKE_IDLE;
+	if (t->what == URSA_TAKE_ELEMENT) {
+		struct ursa_deferred *taken = in->taken;
+
+		t->exit = in->slot;
+		t->count = 1;
+		in->reserved = NULL;
+		in->taken = NULL;
+		in->state &= ~INPUT_FULL;
+		if (taken)
+			ursa_deferred_succeed(taken, 0);
+	} else {
+		t->exit = in->terminal;
+		t->count = 0;
+	}
+	t->fn(t);
+}
+
+static void take_queue(struct ursa_take *t, int what)
+{
+	t->what = what;
+	__ursa_take_queue(t, take_run);
+}
+
+static int terminal_what(const struct ursa_input *in)
+{
+	return in->state & INPUT_DONE ? URSA_TAKE_END : URSA_TAKE_ERROR;
+}
+
+/* The oldest waiting take gets the element in the slot. */
+static void reserve_next(struct ursa_input *in)
+{
+	struct ursa_take *t;
+
+	if (in->reserved || !(in->state & INPUT_FULL) ||
+	    ursa_list_empty(&in->takers))
+		return;
+	t = ursa_list_first_entry(&in->takers, struct ursa_take, work.node);
+	in->reserved = t;
+	take_queue(t, URSA_TAKE_ELEMENT);
+}
+
+static int emit(struct ursa_input *in, struct ursa_exit slot,
+		struct ursa_deferred *taken)
+{
+	if (in->state & INPUT_TERMINAL)
+		return -EPIPE;
+	if (in->state & INPUT_FULL)
+		return -EBUSY;
+	in->slot = slot;
+	in->taken = taken;
+	in->state |= INPUT_FULL;
+	reserve_next(in);
+	return 0;
+}
+
+int ursa_input_emit(struct ursa_input *in, int64_t val,
+		    struct ursa_deferred *taken)
+{
+	return emit(in, ursa_exit_success(val), taken);
+}
+
+int ursa_input_emit_ptr(struct ursa_input *in, void *ptr,
+			struct ursa_deferred *taken)
+{
+	return emit(in, ursa_exit_success_ptr(ptr), taken);
+}
+
+static int terminate(struct ursa_input *in, unsigned int how,
+		     const struct ursa_exit *exit)
+{
+	if (in->state & INPUT_TERMINAL)
+		return -EPIPE;
+	in->state |= how;
+	in->terminal = *exit;
+	/*
+	 * An element in the slot is still delivered: either a take is
+	 * already woken for it, or the next take will be. Everyone else
+	 * waiting gets the terminal result now.
+	 */
+	if (!(in->state & INPUT_FULL) || in->reserved) {
+		while (!ursa_list_empty(&in->takers))
+			take_queue(ursa_list_first_entry(&in->takers,
+							 struct ursa_take,
+							 work.node),
+				   terminal_what(in));
+	}
+	__ursa_waiters_wake_all(&in->readers, &success_zero);
+	return 0;
+}
+
+int ursa_input_done(struct ursa_input *in, int64_t val)
+{
+	struct ursa_exit e = ursa_exit_success(val);
+
+	return terminate(in, INPUT_DONE, &e);
+}
+
+int ursa_input_error(struct ursa_input *in, const struct ursa_exit *exit)
+{
+	if (exit->kind == URSA_EXIT_SUCCESS) {
+		if (in->state & INPUT_TERMINAL)
+			return -EPIPE;
+		return -EINVAL;
+	}
+	return terminate(in, INPUT_ERROR, exit);
+}
+
+int ursa_input_close(struct ursa_input *in)
+{
+	struct ursa_exit e = ursa_exit_interrupt(__ursa_current_id);
+
+	return terminate(in, INPUT_ERROR, &e);
+}
+
+int ursa_input_take(struct ursa_input *in, struct ursa_take *t)
+{
+	if (t->state != TAKE_IDLE)
+		return -EBUSY;
+	t->src = in;
+	t->count = 0;
+	if ((in->state & INPUT_FULL) && !in->reserved) {
+		in->reserved = t;
+		take_queue(t, URSA_TAKE_ELEMENT);
+		return 0;
+	}
+	if (in->state & INPUT_TERMINAL) {
+		take_queue(t, terminal_what(in));
+		return 0;
+	}
+	__ursa_take_park(t, &in->takers);
+	/* A consumer is waiting now: producers in await_read may go. */
+	__ursa_waiters_wake_all(&in->readers, &success_zero);
+	return 0;
+}
+
+static void take_with_run(struct ursa_take *t)
+{
+	struct ursa_take_with *tw = ursa_container_of(t, struct ursa_take_with,
+						      take);
+
+	switch (t->what) {
+	case URSA_TAKE_ELEMENT:
+		tw->on_element(tw, &t->exit);
+		break;
+	case URSA_TAKE_END:
+		tw->on_done(tw, &t->exit);
+		break;
+	default:
+		tw->on_error(tw, &t->exit);
+		break;
+	}
+}
+
+int ursa_input_take_with(
+	struct ursa_input *in, struct ursa_take_with *tw, struct ursa_runq *rq,
+	void (*on_error)(struct ursa_take_with *tw, const struct ursa_exit *e),
+	void (*on_element)(struct ursa_take_with *tw, const struct ursa_exit *e),
+	void (*on_done)(struct ursa_take_with *tw, const struct ursa_exit *e))
+{
+	if (!on_error || !on_element || !on_done)
+		return -EINVAL;
+	if (ursa_take_is_pending(&tw->take))
+		return -EBUSY;
+	ursa_take_init(&tw->take, rq, take_with_run);
+	tw->on_error = on_error;
+	tw->on_element = on_element;
+	tw->on_done = on_done;
+	return ursa_input_take(in, &tw->take);
+}
+
+bool ursa_input_take_cancel(struct ursa_input *in, struct ursa_take *t)
+{
+	if (!__ursa_take_unlink(t))
+		return false;
+	if (in->reserved == t) {
+		/* The element stays; the next consumer in line gets it. */
+		in->reserved = NULL;
+		reserve_next(in);
+	}
+	return true;
+}
+
+int ursa_input_await_read(struct ursa_input *in, struct ursa_waiter *w)
+{
+	if (ursa_waiter_is_pending(w))
+		return -EBUSY;
+	if (!ursa_list_empty(&in->takers) || (in->state & INPUT_TERMINAL))
+		__ursa_waiter_wake(w, &success_zero);
+	else
+		__ursa_waiter_park(w, &in->readers);
+	return 0;
+}
+
+bool ursa_input_is_terminal(const struct ursa_input *in)
+{
+	return in->state & INPUT_TERMINAL;
+}
+
+bool ursa_input_is_full(const struct ursa_input *in)
+{
+	return in->state & INPUT_FULL;
+}

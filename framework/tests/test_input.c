@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests of the single-producer input: the upstream cases of
+ * SingleProducerAsyncInput adapted to C, and one test per row where ursa
+ * deliberately differs from Effect's code (see
+ * docs/effect-differences.md).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ursa/input.h>
+
+static struct ursa_runq rq;
+
+struct consumer {
+	struct ursa_take t;
+	int what[16];
+	int64_t val[16];
+	int n;
+	int again; /* take again from the callback this many times */
+	struct ursa_input *in;
+};
+
+static void consumer_fn(struct ursa_take *t)
+{
+	struct consumer *c = ursa_container_of(t, struct consumer, t);
+
+	assert_true(c->n < 16);
+	c->what[c->n] = t->what;
+	c->val[c->n] = t->what == URSA_TAKE_ERROR ? t->exit.err : t->exit.val;
+	c->n++;
+	if (c->again > 0) {
+		c->again--;
+		assert_int_equal(ursa_input_take(c->in, t), 0);
+	}
+}
+
+static void consumer_init(struct consumer *c, struct ursa_input *in)
+{
+	ursa_take_init(&c->t, &rq, consumer_fn);
+	c->n = 0;
+	c->again = 0;
+	c->in = in;
+}
+
+static void drain(void)
+{
+	ursa_runq_drain(&rq, 0);
+}
+
+static int setup(void **state)
+{
+	ursa_runq_init(&rq, 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	assert_false(ursa_runq_has_work(&rq));
+	return 0;
+}
+
+static void an_emit_goes_to_the_waiting_consumer(void **state)
+{
+	struct ursa_input in;
+	struct ursa_deferred taken;
+	struct consumer c;
+
+	ursa_input_init(&in);
+	ursa_deferred_init(&taken);
+	consumer_init(&c, &in);
+	assert_int_equal(ursa_input_take(&in, &c.t), 0);
+	assert_int_equal(ursa_input_emit(&in, 5, &taken), 0);
+	/* Never inline: neither the consumer nor the producer ran yet. */
+	assert_int_equal(c.n, 0);
+	assert_false(ursa_deferred_is_done(&taken));
+	drain();
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.what[0], URSA_TAKE_ELEMENT);
+	assert_int_equal(c.val[0], 5);
+	assert_true(ursa_deferred_is_done(&taken));
+}
+
+/* Upstream reads "emit 1, emit 2, done" back as 1, Done, Done. */
+static void emit_then_done_with_no_consumer_yet(void **state)
+{
+	struct ursa_input in;
+	struct consumer c;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	assert_int_equal(ursa_input_emit(&in, 1, NULL), 0);
+	/* differs: the second emit is refused, not silently dropped. */
+	assert_int_equal(ursa_input_emit(&in, 2, NULL), -EBUSY);
+	assert_int_equal(ursa_input_done(&in, 9), 0);
+	c.again = 2;
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.what[0], URSA_TAKE_ELEMENT);
+	assert_int_equal(c.val[0], 1);
+	assert_int_equal(c.what[1], URSA_TAKE_END);
+	assert_int_equal(c.val[1], 9);
+	assert_int_equal(c.what[2], URSA_TAKE_END);
+}
+
+static void an_emit_without_a_consumer_waits_in_the_slot(void **state)
+{
+	struct ursa_input in;
+	struct ursa_deferred taken;
+	struct consumer c;
+
+	ursa_input_init(&in);
+	ursa_deferred_init(&taken);
+	consumer_init(&c, &in);
+	assert_int_equal(ursa_input_emit(&in, 7, &taken), 0);
+	assert_true(ursa_input_is_full(&in));
+	drain();
+	assert_false(ursa_deferred_is_done(&taken));
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.val[0], 7);
+	assert_true(ursa_deferred_is_done(&taken));
+	assert_false(ursa_input_is_full(&in));
+	/* The slot is free again. */
+	assert_int_equal(ursa_input_emit(&in, 8, NULL), 0);
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.val[1], 8);
+}
+
+static void the_terminal_state_persists_over_five_takes(void **state)
+{
+	struct ursa_input in;
+	struct consumer c;
+	int i;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_input_done(&in, 3);
+	c.again = 4;
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.n, 5);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(c.what[i], URSA_TAKE_END);
+		assert_int_equal(c.val[i], 3);
+	}
+}
+
+static void an_error_is_broadcast_to_every_waiting_consumer(void **state)
+{
+	struct ursa_exit e = ursa_exit_failure(-ECONNRESET);
+	struct ursa_input in;
+	struct consumer c[3], late;
+	int i;
+
+	ursa_input_init(&in);
+	for (i = 0; i < 3; i++) {
+		consumer_init(&c[i], &in);
+		ursa_input_take(&in, &c[i].t);
+	}
+	assert_int_equal(ursa_input_error(&in, &e), 0);
+	drain();
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(c[i].n, 1);
+		assert_int_equal(c[i].what[0], URSA_TAKE_ERROR);
+		assert_int_equal(c[i].val[0], -ECONNRESET);
+	}
+	consumer_init(&late, &in);
+	ursa_input_take(&in, &late.t);
+	drain();
+	assert_int_equal(late.what[0], URSA_TAKE_ERROR);
+}
+
+static void emit_done_or_error_after_the_end_is_refused(void **state)
+{
+	struct ursa_exit e = ursa_exit_failure(-EIO);
+	struct ursa_input in;
+	struct consumer c;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_input_done(&in, 1);
+	/* differs: -EPIPE, and nothing changes (upstream interrupts). */
+	assert_int_equal(ursa_input_emit(&in, 2, NULL), -EPIPE);
+	assert_int_equal(ursa_input_done(&in, 3), -EPIPE);
+	assert_int_equal(ursa_input_error(&in, &e), -EPIPE);
+	assert_int_equal(ursa_input_close(&in), -EPIPE);
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.what[0], URSA_TAKE_END);
+	assert_int_equal(c.val[0], 1);
+}
+
+static void an_element_in_the_slot_is_delivered_before_an_error(void **state)
+{
+	struct ursa_exit e = ursa_exit_die(-EFAULT);
+	struct ursa_input in;
+	struct consumer c;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_input_emit(&in, 11, NULL);
+	ursa_input_error(&in, &e);
+	c.again = 1;
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.what[0], URSA_TAKE_ELEMENT);
+	assert_int_equal(c.val[0], 11);
+	assert_int_equal(c.what[1], URSA_TAKE_ERROR);
+	assert_int_equal(c.val[1], -EFAULT);
+}
+
+static void consumers_are_served_longest_waiting_first(void **state)
+{
+	struct ursa_input in;
+	struct consumer c[3];
+	int i;
+
+	ursa_input_init(&in);
+	for (i = 0; i < 3; i++) {
+		consumer_init(&c[i], &in);
+		ursa_input_take(&in, &c[i].t);
+	}
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(ursa_input_emit(&in, 100 + i, NULL), 0);
+		drain();
+	}
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(c[i].n, 1);
+		assert_int_equal(c[i].val[0], 100 + i);
+	}
+}
+
+static void a_cancelled_take_that_was_woken_loses_no_element(void **state)
+{
+	struct ursa_input in;
+	struct consumer a, b;
+
+	ursa_input_init(&in);
+	consumer_init(&a, &in);
+	consumer_init(&b, &in);
+	ursa_input_take(&in, &a.t);
+	ursa_input_take(&in, &b.t);
+	ursa_input_emit(&in, 42, NULL);
+	/* a is woken for 42 but has not run: cancel it. */
+	assert_true(ursa_input_take_cancel(&in, &a.t));
+	assert_false(ursa_input_take_cancel(&in, &a.t));
+	drain();
+	/* differs: upstream loses the element into the dead slot. */
+	assert_int_equal(a.n, 0);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(b.val[0], 42);
+}
+
+static void a_cancelled_take_with_nobody_behind_leaves_the_element(
+	void **state)
+{
+	struct ursa_input in;
+	struct consumer a, b;
+
+	ursa_input_init(&in);
+	consumer_init(&a, &in);
+	consumer_init(&b, &in);
+	ursa_input_take(&in, &a.t);
+	ursa_input_emit(&in, 5, NULL);
+	ursa_input_take_cancel(&in, &a.t);
+	ursa_input_done(&in, 0);
+	drain();
+	b.again = 1;
+	ursa_input_take(&in, &b.t);
+	drain();
+	assert_int_equal(b.what[0], URSA_TAKE_ELEMENT);
+	assert_int_equal(b.val[0], 5);
+	assert_int_equal(b.what[1], URSA_TAKE_END);
+}
+
+static void a_pending_take_is_busy(void **state)
+{
+	struct ursa_input in;
+	struct consumer a;
+
+	ursa_input_init(&in);
+	consumer_init(&a, &in);
+	assert_int_equal(ursa_input_take(&in, &a.t), 0);
+	assert_int_equal(ursa_input_take(&in, &a.t), -EBUSY);
+	assert_true(ursa_take_is_pending(&a.t));
+	ursa_input_take_cancel(&in, &a.t);
+	assert_false(ursa_take_is_pending(&a.t));
+}
+
+struct reader {
+	struct ursa_waiter w;
+	int runs;
+};
+
+static void reader_fn(struct ursa_waiter *w, const struct ursa_exit *e)
+{
+	struct reader *r = ursa_container_of(w, struct reader, w);
+
+	assert_int_equal(e->kind, URSA_EXIT_SUCCESS);
+	r->runs++;
+}
+
+static void await_read_returns_once_a_consumer_waits(void **state)
+{
+	struct ursa_input in;
+	struct reader r;
+	struct consumer c;
+
+	ursa_input_init(&in);
+	ursa_waiter_init(&r.w, &rq, reader_fn);
+	r.runs = 0;
+	consumer_init(&c, &in);
+	assert_int_equal(ursa_input_await_read(&in, &r.w), 0);
+	drain();
+	assert_int_equal(r.runs, 0);
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(r.runs, 1);
+	/* A consumer still waits: the next await_read returns at once. */
+	ursa_input_await_read(&in, &r.w);
+	assert_int_equal(r.runs, 1);
+	drain();
+	assert_int_equal(r.runs, 2);
+	ursa_input_emit(&in, 1, NULL);
+	drain();
+	ursa_input_await_read(&in, &r.w);
+	ursa_input_close(&in);
+	drain();
+	assert_int_equal(r.runs, 3);
+}
+
+static void close_interrupts_every_consumer(void **state)
+{
+	struct ursa_input in;
+	struct consumer c;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_input_take(&in, &c.t);
+	assert_int_equal(ursa_input_close(&in), 0);
+	drain();
+	assert_int_equal(c.what[0], URSA_TAKE_ERROR);
+	assert_int_equal(c.t.exit.kind, URSA_EXIT_INTERRUPT);
+	assert_int_equal(c.t.exit.id, 0);
+	assert_true(ursa_input_is_terminal(&in));
+}
+
+static void error_refuses_a_success_exit(void **state)
+{
+	struct ursa_exit ok = ursa_exit_success(1);
+	struct ursa_input in;
+
+	ursa_input_init(&in);
+	assert_int_equal(ursa_input_error(&in, &ok), -EINVAL);
+	assert_false(ursa_input_is_terminal(&in));
+}
+
+static int tw_calls[3];
+
+static void tw_error(struct ursa_take_with *tw, const struct ursa_exit *e)
+{
+	tw_calls[0]++;
+}
+
+static void tw_element(struct ursa_take_with *tw, const struct ursa_exit *e)
+{
+	tw_calls[1] += (int)e->val;
+}
+
+static void tw_done(struct ursa_take_with *tw, const struct ursa_exit *e)
+{
+	tw_calls[2]++;
+}
+
+static void take_with_calls_exactly_one_callback(void **state)
+{
+	struct ursa_exit err = ursa_exit_failure(-EIO);
+	struct ursa_take_with tw = { 0 };
+	struct ursa_input in, in2;
+
+	tw_calls[0] = tw_calls[1] = tw_calls[2] = 0;
+	ursa_input_init(&in);
+	assert_int_equal(ursa_input_take_with(&in, &tw, &rq, tw_error,
+					      tw_element, NULL),
+			 -EINVAL);
+	ursa_input_take_with(&in, &tw, &rq, tw_error, tw_element, tw_done);
+	ursa_input_emit(&in, 10, NULL);
+	drain();
+	ursa_input_take_with(&in, &tw, &rq, tw_error, tw_element, tw_done);
+	ursa_input_done(&in, 0);
+	drain();
+	ursa_input_init(&in2);
+	ursa_input_error(&in2, &err);
+	ursa_input_take_with(&in2, &tw, &rq, tw_error, tw_element, tw_done);
+	drain();
+	assert_int_equal(tw_calls[0], 1);
+	assert_int_equal(tw_calls[1], 10);
+	assert_int_equal(tw_calls[2], 1);
+}
+
+static void the_producer_waits_for_each_hand_off(void **state)
+{
+	/* A producer that emits only after each taken deferred: backpressure. */
+	struct ursa_deferred taken;
+	struct ursa_input in;
+	struct consumer c;
+	int i, sent = 0;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_deferred_init(&taken);
+	for (i = 0; i < 10; i++) {
+		int ret = ursa_input_emit(&in, i, &taken);
+
+		if (ret == -EBUSY) {
+			/* The consumer has not taken the last one yet. */
+			ursa_input_take(&in, &c.t);
+			drain();
+			assert_true(ursa_deferred_is_done(&taken));
+			ursa_deferred_init(&taken);
+			assert_int_equal(ursa_input_emit(&in, i, &taken), 0);
+		}
+		sent++;
+	}
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(sent, 10);
+	assert_int_equal(c.n, 10);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(c.val[i], i);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(an_emit_goes_to_the_waiting_consumer),
+		T(emit_then_done_with_no_consumer_yet),
+		T(an_emit_without_a_consumer_waits_in_the_slot),
+		T(the_terminal_state_persists_over_five_takes),
+		T(an_error_is_broadcast_to_every_waiting_consumer),
+		T(emit_done_or_error_after_the_end_is_refused),
+		T(an_element_in_the_slot_is_delivered_before_an_error),
+		T(consumers_are_served_longest_waiting_first),
+		T(a_cancelled_take_that_was_woken_loses_no_element),
+		T(a_cancelled_take_with_nobody_behind_leaves_the_element),
+		T(a_pending_take_is_busy),
+		T(await_read_returns_once_a_consumer_waits),
+		T(close_interrupts_every_consumer),
+		T(error_refuses_a_success_exit),
+		T(take_with_calls_exactly_one_callback),
+		T(the_producer_waits_for_each_hand_off),
+	};
+
+	return cmocka_run_group_tests_name("input", tests, NULL, NULL);
+}
