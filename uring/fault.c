@@ -67,9 +67,12 @@ static int parse_error(const char *s)
 		const char *name;
 		int err;
 	} names[] = {
-		{ "EIO", -EIO },	 { "ECANCELED", -ECANCELED },
-		{ "ENOBUFS", -ENOBUFS }, { "EAGAIN", -EAGAIN },
-		{ "ENOSPC", -ENOSPC },	 { "ECONNRESET", -ECONNRESET },
+		{ "EIO", -EIO },
+		{ "ECANCELED", -ECANCELED },
+		{ "ENOBUFS", -ENOBUFS },
+		{ "EAGAIN", -EAGAIN },
+		{ "ENOSPC", -ENOSPC },
+		{ "ECONNRESET", -ECONNRESET },
 		{ "short", URSA_FAULT_SHORT },
 	};
 	size_t i;
@@ -97,10 +100,9 @@ int __ursa_fault_init(struct ursa_loop *loop)
 	const char *ops = getenv("URSA_FAIL_OPS");
 	const char *errs = getenv("URSA_FAIL_ERRORS");
 	const char *seed = getenv("URSA_FAIL_SEED");
-	struct ursa_fault_attr attr = { .probability = 100,
-					.interval = 1,
-					.times = -1,
-					.seed = 1 };
+	struct ursa_fault_attr attr = {
+		.probability = 100, .interval = 1, .times = -1, .seed = 1
+	};
 	char buf[256], *tok, *save;
 	int64_t v;
 	int n = 0;
@@ -160,8 +162,8 @@ void __ursa_fault_exit(struct ursa_loop *loop)
 	loop->fault = NULL;
 }
 
-bool __ursa_fault_apply(struct ursa_loop *loop, struct ursa_req *req,
-			int *res, uint32_t cqe_flags)
+bool __ursa_fault_apply(struct ursa_loop *loop, struct ursa_req *req, int *res,
+			uint32_t cqe_flags)
 {
 	const struct __ursa_op_def *def = &__ursa_op_defs[req->opcode];
 	struct __ursa_fault *f = loop->fault;

@@ -42,8 +42,8 @@ int __ursa_fs_prep(struct ursa_req *req, struct io_uring_sqe *sqe)
 	case URSA_OP_STATX:
 		if (!fs->path || !fs->stx)
 			return -EINVAL;
-		io_uring_prep_statx(sqe, fs->dfd, fs->path, fs->flags,
-				    fs->mode, fs->stx);
+		io_uring_prep_statx(sqe, fs->dfd, fs->path, fs->flags, fs->mode,
+				    fs->stx);
 		break;
 	case URSA_OP_FSYNC:
 		io_uring_prep_fsync(sqe, req->fd,

@@ -65,11 +65,11 @@ extern const struct __ursa_op_def __ursa_op_defs[URSA_OP_LAST];
  * The command area: each op family overlays its own struct on req->cmd.
  * The size check is at compile time, like the kernel's io_kiocb_to_cmd().
  */
-#define __ursa_cmd(req, type)                                                  \
-	({                                                                     \
-		_Static_assert(sizeof(type) <= sizeof((req)->cmd),             \
-			       #type " does not fit in ursa_req.cmd");         \
-		(type *)(void *)(req)->cmd;                                    \
+#define __ursa_cmd(req, type)                                          \
+	({                                                             \
+		_Static_assert(sizeof(type) <= sizeof((req)->cmd),     \
+			       #type " does not fit in ursa_req.cmd"); \
+		(type *)(void *)(req)->cmd;                            \
 	})
 
 /*
@@ -78,8 +78,7 @@ extern const struct __ursa_op_def __ursa_op_defs[URSA_OP_LAST];
  * the request as in flight. The op's arguments must already be in the
  * command area and req->fd.
  */
-int __ursa_start(struct ursa_loop *loop, struct ursa_req *req,
-		 enum ursa_op op);
+int __ursa_start(struct ursa_loop *loop, struct ursa_req *req, enum ursa_op op);
 
 /* Resubmit a request that is in flight (a continued short transfer). */
 int __ursa_resubmit(struct ursa_loop *loop, struct ursa_req *req);
@@ -88,8 +87,7 @@ int __ursa_resubmit(struct ursa_loop *loop, struct ursa_req *req);
 struct io_uring_sqe *__ursa_get_sqe(struct ursa_loop *loop);
 
 /* Complete @req now with @res (after its last CQE). */
-void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req,
-			 int res);
+void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req, int res);
 
 /* Reap and dispatch every CQE that is ready; returns how many. */
 unsigned int __ursa_reap(struct ursa_loop *loop);
@@ -128,7 +126,7 @@ int __ursa_cancel_one(struct ursa_loop *loop, struct ursa_req *req);
 /* fault.c: configure from the environment; maybe alter a CQE's res. */
 int __ursa_fault_init(struct ursa_loop *loop);
 void __ursa_fault_exit(struct ursa_loop *loop);
-bool __ursa_fault_apply(struct ursa_loop *loop, struct ursa_req *req,
-			int *res, uint32_t cqe_flags);
+bool __ursa_fault_apply(struct ursa_loop *loop, struct ursa_req *req, int *res,
+			uint32_t cqe_flags);
 
 #endif /* URSA_URING_INTERNAL_H */

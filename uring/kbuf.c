@@ -55,8 +55,9 @@ int ursa_buf_ring_init(struct ursa_loop *loop, struct ursa_buf_ring *br,
 	br->bgid = bgid;
 	io_uring_buf_ring_init(br->ring);
 	for (i = 0; i < nr; i++)
-		io_uring_buf_ring_add(br->ring, (char *)br->base + (size_t)i * size,
-				      size, (unsigned short)i, nr - 1, (int)i);
+		io_uring_buf_ring_add(br->ring,
+				      (char *)br->base + (size_t)i * size, size,
+				      (unsigned short)i, nr - 1, (int)i);
 	io_uring_buf_ring_advance(br->ring, (int)nr);
 	br->available = nr;
 	return 0;

@@ -84,9 +84,10 @@ static int ring_setup(struct ursa_loop *loop,
 			p.flags = base | setup_tries[i].flags;
 			p.cq_entries = cq;
 			if (base & IORING_SETUP_SQPOLL)
-				p.sq_thread_idle = params->sqpoll_idle_ms ?
-							   params->sqpoll_idle_ms :
-							   1000;
+				p.sq_thread_idle =
+					params->sqpoll_idle_ms ?
+						params->sqpoll_idle_ms :
+						1000;
 			ret = io_uring_queue_init_params(sq, &loop->ring, &p);
 			if (ret == 0) {
 				loop->setup_flags = p.flags;
@@ -270,8 +271,7 @@ static struct io_uring_sqe *get_sqes(struct ursa_loop *loop, unsigned int n)
 	return __ursa_get_sqe(loop);
 }
 
-int __ursa_start(struct ursa_loop *loop, struct ursa_req *req,
-		 enum ursa_op op)
+int __ursa_start(struct ursa_loop *loop, struct ursa_req *req, enum ursa_op op)
 {
 	const struct __ursa_op_def *def = &__ursa_op_defs[op];
 	struct io_uring_sqe *sqe;
@@ -352,8 +352,7 @@ static unsigned int later_run(struct ursa_loop *loop)
 	return n;
 }
 
-void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req,
-			 int res)
+void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req, int res)
 {
 	struct ursa_exit exit;
 
@@ -455,8 +454,7 @@ unsigned int __ursa_reap(struct ursa_loop *loop)
 		struct io_uring_cqe *cqe;
 		unsigned int head, n = 0, i;
 
-		io_uring_for_each_cqe(&loop->ring, head, cqe)
-		{
+		io_uring_for_each_cqe(&loop->ring, head, cqe) {
 			batch[n].ud = cqe->user_data;
 			batch[n].res = cqe->res;
 			batch[n].flags = cqe->flags;
@@ -498,16 +496,16 @@ int ursa_loop_run_once(struct ursa_loop *loop, bool wait)
 
 	loop->stats.turns++;
 	block = wait && !loop->stopped && !ursa_runq_has_work(&loop->rq) &&
-		!io_uring_cq_ready(&loop->ring) && ursa_list_empty(&loop->later);
+		!io_uring_cq_ready(&loop->ring) &&
+		ursa_list_empty(&loop->later);
 	if (block && loop->timers) {
 		bounded = __ursa_timers_next(loop, &ts);
 		if (bounded && !ts.tv_sec && !ts.tv_nsec)
 			block = false;
 	}
 	if (block) {
-		ret = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1,
-						       bounded ? &ts : NULL,
-						       NULL);
+		ret = io_uring_submit_and_wait_timeout(
+			&loop->ring, &cqe, 1, bounded ? &ts : NULL, NULL);
 		loop->stats.enters++;
 	} else if (needs_enter(loop)) {
 		ret = io_uring_submit_and_get_events(&loop->ring);

@@ -42,7 +42,8 @@ int __ursa_net_prep(struct ursa_req *req, struct io_uring_sqe *sqe)
 			return -EINVAL;
 		if (multishot)
 			io_uring_prep_multishot_accept(sqe, req->fd, NULL, NULL,
-						       nc->flags | SOCK_CLOEXEC);
+						       nc->flags |
+							       SOCK_CLOEXEC);
 		else
 			io_uring_prep_accept(sqe, req->fd, nc->addr,
 					     nc->addrlen,
@@ -200,8 +201,8 @@ int ursa_accept(struct ursa_loop *loop, struct ursa_req *req, int fd,
 	return __ursa_start(loop, req, URSA_OP_ACCEPT);
 }
 
-int ursa_accept_multishot(struct ursa_loop *loop, struct ursa_req *req,
-			  int fd, int flags)
+int ursa_accept_multishot(struct ursa_loop *loop, struct ursa_req *req, int fd,
+			  int flags)
 {
 	struct net_cmd *nc;
 	int ret;
@@ -305,8 +306,7 @@ int ursa_sendmsg(struct ursa_loop *loop, struct ursa_req *req, int fd,
 	return __ursa_start(loop, req, URSA_OP_SENDMSG);
 }
 
-int ursa_shutdown(struct ursa_loop *loop, struct ursa_req *req, int fd,
-		  int how)
+int ursa_shutdown(struct ursa_loop *loop, struct ursa_req *req, int fd, int how)
 {
 	struct net_cmd *nc;
 
@@ -317,8 +317,7 @@ int ursa_shutdown(struct ursa_loop *loop, struct ursa_req *req, int fd,
 	return __ursa_start(loop, req, URSA_OP_SHUTDOWN);
 }
 
-int ursa_parse_addr(const char *s, struct sockaddr_storage *ss,
-		    socklen_t *len)
+int ursa_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon, *port_s;

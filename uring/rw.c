@@ -44,8 +44,8 @@ int __ursa_rw_prep(struct ursa_req *req, struct io_uring_sqe *sqe)
 					 rw->buf_index);
 		break;
 	case URSA_OP_WRITE_FIXED:
-		io_uring_prep_write_fixed(sqe, req->fd, buf, len,
-					  rw_offset(rw), rw->buf_index);
+		io_uring_prep_write_fixed(sqe, req->fd, buf, len, rw_offset(rw),
+					  rw->buf_index);
 		break;
 	default:
 		return -EINVAL;
@@ -151,7 +151,8 @@ int ursa_write_full(struct ursa_loop *loop, struct ursa_req *req, int fd,
 }
 
 int ursa_read_fixed(struct ursa_loop *loop, struct ursa_req *req, int fd,
-		    void *buf, uint32_t len, uint64_t off, unsigned int buf_index)
+		    void *buf, uint32_t len, uint64_t off,
+		    unsigned int buf_index)
 {
 	return rw_start(loop, req, URSA_OP_READ_FIXED, fd, buf, len, off, false,
 			buf_index);

@@ -18,12 +18,11 @@ static void signal_read_done(struct ursa_req *req,
 
 static int signal_arm(struct ursa_signal *s)
 {
-	return ursa_read(s->req.loop, &s->req, s->fd, &s->info,
-			 sizeof(s->info), URSA_OFF_CURRENT);
+	return ursa_read(s->req.loop, &s->req, s->fd, &s->info, sizeof(s->info),
+			 URSA_OFF_CURRENT);
 }
 
-static void signal_read_done(struct ursa_req *req,
-			     const struct ursa_exit *exit)
+static void signal_read_done(struct ursa_req *req, const struct ursa_exit *exit)
 {
 	struct ursa_signal *s = ursa_container_of(req, struct ursa_signal, req);
 
@@ -31,8 +30,7 @@ static void signal_read_done(struct ursa_req *req,
 	    !s->stopping)
 		s->fn(s, (int)s->info.ssi_signo);
 	/* The callback may have stopped us; so may the loop's exit. */
-	if (s->stopping || !ursa_exit_is_success(exit) ||
-	    signal_arm(s) != 0) {
+	if (s->stopping || !ursa_exit_is_success(exit) || signal_arm(s) != 0) {
 		close(s->fd);
 		s->fd = -1;
 	}

@@ -173,8 +173,7 @@ unsigned int __ursa_timers_run(struct ursa_loop *loop)
 	 * restarts its timer with no delay fires again next turn, after
 	 * I/O, instead of spinning here.
 	 */
-	while (loop->timers && loop->timers->expires <= now &&
-	       fired < budget) {
+	while (loop->timers && loop->timers->expires <= now && fired < budget) {
 		struct ursa_timer *t = loop->timers;
 
 		heap_remove(loop, t);

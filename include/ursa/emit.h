@@ -228,8 +228,7 @@ int ursa_emit_single(struct ursa_emit *em, int64_t val);
  * Context: @em's thread.
  * Return: 0, or a negative errno as for ursa_emit_push().
  */
-int ursa_emit_chunk(struct ursa_emit *em, void *ptr, int64_t len,
-		    uint64_t tag);
+int ursa_emit_chunk(struct ursa_emit *em, void *ptr, int64_t len, uint64_t tag);
 
 /**
  * ursa_emit_end() - End the stream.

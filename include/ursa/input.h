@@ -186,7 +186,8 @@ struct ursa_take_with {
 int ursa_input_take_with(
 	struct ursa_input *in, struct ursa_take_with *tw, struct ursa_runq *rq,
 	void (*on_error)(struct ursa_take_with *tw, const struct ursa_exit *e),
-	void (*on_element)(struct ursa_take_with *tw, const struct ursa_exit *e),
+	void (*on_element)(struct ursa_take_with *tw,
+			   const struct ursa_exit *e),
 	void (*on_done)(struct ursa_take_with *tw, const struct ursa_exit *e));
 
 /**

@@ -190,7 +190,8 @@ int ursa_loop_unregister_buffers(struct ursa_loop *loop);
  * Return: 0, or a negative errno as for ursa_read().
  */
 int ursa_read_fixed(struct ursa_loop *loop, struct ursa_req *req, int fd,
-		    void *buf, uint32_t len, uint64_t off, unsigned int buf_index);
+		    void *buf, uint32_t len, uint64_t off,
+		    unsigned int buf_index);
 
 /**
  * ursa_write_fixed() - Write from a registered buffer.

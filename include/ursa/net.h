@@ -49,8 +49,7 @@
  * * -EINVAL - @s is not a numeric IPv4 or bracketed IPv6 address with a
  *   port from 0 to 65535.
  */
-int ursa_parse_addr(const char *s, struct sockaddr_storage *ss,
-		    socklen_t *len);
+int ursa_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
 /**
  * ursa_listen() - Create a listening TCP socket.
@@ -103,8 +102,8 @@ int ursa_accept(struct ursa_loop *loop, struct ursa_req *req, int fd,
  * Return: 0, or a negative errno (see the overview); -EINVAL if @req has
  * no callback (the sockets would leak).
  */
-int ursa_accept_multishot(struct ursa_loop *loop, struct ursa_req *req,
-			  int fd, int flags);
+int ursa_accept_multishot(struct ursa_loop *loop, struct ursa_req *req, int fd,
+			  int flags);
 
 /**
  * ursa_connect() - Connect a socket.

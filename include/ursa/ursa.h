@@ -25,5 +25,6 @@
 #include <ursa/kbuf.h>
 #include <ursa/signal.h>
 #include <ursa/fault.h>
+#include <ursa/source.h>
 
 #endif /* URSA_URSA_H */
