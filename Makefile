@@ -308,7 +308,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 
 public-headers := $(wildcard $(srctree)/include/ursa/*.h)
-man-out := $(objtree)/man
+man-out := $(objtree)/man-gen
 
 quiet_cmd_man = GEN     man pages
       cmd_man = rm -rf $(man-out) && mkdir -p $(man-out) && \
@@ -351,7 +351,7 @@ deps:
 clean:
 	@echo '  CLEAN   $(objtree)'
 	$(Q)rm -rf $(objtree)/build-san $(objtree)/selftests \
-		$(objtree)/selftests-install $(objtree)/man $(objtree)/ursa.pc \
+		$(objtree)/selftests-install $(objtree)/man-gen $(objtree)/ursa.pc \
 		$(objtree)/libursa.* $(objtree)/include/generated \
 		$(objtree)/include/config
 	$(Q)find $(objtree) -path $(objtree)/.git -prune -o \
