@@ -66,6 +66,8 @@ cmd = @$(if $($(quiet)cmd_$(1)),echo '  $($(quiet)cmd_$(1))';) $(cmd_$(1))
 
 KCONFIG_CONFIG ?= $(objtree)/.config
 export KCONFIG_CONFIG
+URSA_ARCH ?= $(shell uname -m)
+export URSA_ARCH
 kconfig := $(PYTHON) -m
 kconfig-files := $(shell find $(srctree) -name Kconfig -not -path '*/build*')
 autoconf-h := $(objtree)/include/generated/autoconf.h
@@ -226,6 +228,14 @@ quiet_cmd_link = LD      $(patsubst $(objtree)/%,%,$@)
 $(objtree)/%.o: $(srctree)/%.c $(autoconf-h)
 	@mkdir -p $(dir $@)
 	$(call cmd,cc)
+
+quiet_cmd_as = AS      $(patsubst $(objtree)/%,%,$@)
+      cmd_as = $(CC) $(CPPFLAGS) $(filter-out -std=gnu11,$(CFLAGS)) \
+		$(DEPFLAGS) -c -o $@ $<
+
+$(objtree)/%.o: $(srctree)/%.S $(autoconf-h)
+	@mkdir -p $(dir $@)
+	$(call cmd,as)
 
 $(libursa-a): $(lib-objs)
 	$(call cmd,ar)

@@ -218,9 +218,8 @@ void __ursa_waiters_wake_all(struct ursa_list_head *list,
 			     const struct ursa_exit *exit)
 {
 	while (!ursa_list_empty(list))
-		__ursa_waiter_wake(ursa_list_first_entry(list,
-							 struct ursa_waiter,
-							 work.node),
+		__ursa_waiter_wake(ursa_list_first_entry(
+					   list, struct ursa_waiter, work.node),
 				   exit);
 }
 

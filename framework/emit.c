@@ -30,8 +30,8 @@ static const struct ursa_exit success_zero = { .kind = URSA_EXIT_SUCCESS };
 
 static void drain_run(struct ursa_work *work)
 {
-	struct ursa_emit *em = ursa_container_of(work, struct ursa_emit,
-						 drain_work);
+	struct ursa_emit *em =
+		ursa_container_of(work, struct ursa_emit, drain_work);
 
 	if (em->on_drain && !(em->state & EMIT_CLOSED))
 		em->on_drain(em);
@@ -39,8 +39,8 @@ static void drain_run(struct ursa_work *work)
 
 static void fin_run(struct ursa_work *work)
 {
-	struct ursa_emit *em = ursa_container_of(work, struct ursa_emit,
-						 fin_work);
+	struct ursa_emit *em =
+		ursa_container_of(work, struct ursa_emit, fin_work);
 
 	if (em->finalizer)
 		em->finalizer(em);
@@ -164,9 +164,9 @@ static void wake_takers(struct ursa_emit *em)
 	}
 	if (!em->count && (em->state & (EMIT_END | EMIT_ERROR)))
 		while (!ursa_list_empty(&em->takers))
-			__ursa_take_queue(ursa_list_first_entry(&em->takers,
-								struct ursa_take,
-								work.node),
+			__ursa_take_queue(ursa_list_first_entry(
+						  &em->takers, struct ursa_take,
+						  work.node),
 					  take_run);
 }
 
@@ -349,8 +349,7 @@ int ursa_emit_single(struct ursa_emit *em, int64_t val)
 	return ursa_emit_push(em, &e);
 }
 
-int ursa_emit_chunk(struct ursa_emit *em, void *ptr, int64_t len,
-		    uint64_t tag)
+int ursa_emit_chunk(struct ursa_emit *em, void *ptr, int64_t len, uint64_t tag)
 {
 	struct ursa_emit_entry e = { .ptr = ptr, .val = len, .tag = tag };
 
@@ -365,9 +364,9 @@ static int terminate(struct ursa_emit *em, unsigned int how,
 	em->state = (em->state & ~EMIT_PAUSED) | how;
 	em->terminal = *exit;
 	ursa_runq_cancel(&em->drain_work);
-	__ursa_waiters_wake_all(&em->room, &(struct ursa_exit){
-						   .kind = URSA_EXIT_FAILURE,
-						   .err = -EPIPE });
+	__ursa_waiters_wake_all(&em->room,
+				&(struct ursa_exit){ .kind = URSA_EXIT_FAILURE,
+						     .err = -EPIPE });
 	wake_takers(em);
 	return 0;
 }
@@ -420,8 +419,8 @@ int ursa_emit_done(struct ursa_emit *em, const struct ursa_exit *exit)
 /* A reservation's deferred completed: fill the entry, or fail there. */
 static void from_done(struct ursa_waiter *w, const struct ursa_exit *exit)
 {
-	struct ursa_emit_from *f = ursa_container_of(w, struct ursa_emit_from,
-						     w);
+	struct ursa_emit_from *f =
+		ursa_container_of(w, struct ursa_emit_from, w);
 	struct ursa_emit *em = f->em;
 	unsigned int pos = (unsigned int)(f->seq - em->head_seq);
 	struct __ursa_emit_slot *s = slot_at(em, pos);
@@ -446,9 +445,9 @@ static void from_done(struct ursa_waiter *w, const struct ursa_exit *exit)
 	em->count--;
 	em->state = (em->state & ~(EMIT_END | EMIT_ERROR)) | EMIT_ERROR;
 	em->terminal = *exit;
-	__ursa_waiters_wake_all(&em->room, &(struct ursa_exit){
-						   .kind = URSA_EXIT_FAILURE,
-						   .err = -EPIPE });
+	__ursa_waiters_wake_all(&em->room,
+				&(struct ursa_exit){ .kind = URSA_EXIT_FAILURE,
+						     .err = -EPIPE });
 	wake_takers(em);
 }
 
@@ -488,9 +487,9 @@ void ursa_emit_cancel(struct ursa_emit *em)
 			evict_head(em);
 		}
 	}
-	__ursa_waiters_wake_all(&em->room, &(struct ursa_exit){
-						   .kind = URSA_EXIT_FAILURE,
-						   .err = -EPIPE });
+	__ursa_waiters_wake_all(&em->room,
+				&(struct ursa_exit){ .kind = URSA_EXIT_FAILURE,
+						     .err = -EPIPE });
 	finalize(em);
 }
 

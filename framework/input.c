@@ -175,8 +175,8 @@ int ursa_input_take(struct ursa_input *in, struct ursa_take *t)
 
 static void take_with_run(struct ursa_take *t)
 {
-	struct ursa_take_with *tw = ursa_container_of(t, struct ursa_take_with,
-						      take);
+	struct ursa_take_with *tw =
+		ursa_container_of(t, struct ursa_take_with, take);
 
 	switch (t->what) {
 	case URSA_TAKE_ELEMENT:
@@ -194,7 +194,8 @@ static void take_with_run(struct ursa_take *t)
 int ursa_input_take_with(
 	struct ursa_input *in, struct ursa_take_with *tw, struct ursa_runq *rq,
 	void (*on_error)(struct ursa_take_with *tw, const struct ursa_exit *e),
-	void (*on_element)(struct ursa_take_with *tw, const struct ursa_exit *e),
+	void (*on_element)(struct ursa_take_with *tw,
+			   const struct ursa_exit *e),
 	void (*on_done)(struct ursa_take_with *tw, const struct ursa_exit *e))
 {
 	if (!on_error || !on_element || !on_done)
@@ -229,6 +230,12 @@ int ursa_input_await_read(struct ursa_input *in, struct ursa_waiter *w)
 	else
 		__ursa_waiter_park(w, &in->readers);
 	return 0;
+}
+
+void __ursa_input_forget_taken(struct ursa_input *in, struct ursa_deferred *d)
+{
+	if (in->taken == d)
+		in->taken = NULL;
 }
 
 bool ursa_input_is_terminal(const struct ursa_input *in)

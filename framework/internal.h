@@ -5,6 +5,7 @@
 #ifndef URSA_FRAMEWORK_INTERNAL_H
 #define URSA_FRAMEWORK_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,5 +57,12 @@ enum { TAKE_IDLE = 0, TAKE_WAITING, TAKE_QUEUED };
 void __ursa_take_park(struct ursa_take *t, struct ursa_list_head *list);
 void __ursa_take_queue(struct ursa_take *t, void (*run)(struct ursa_work *));
 bool __ursa_take_unlink(struct ursa_take *t);
+
+struct ursa_input;
+struct ursa_deferred;
+struct ursa_runq;
+
+/* input.c: an emitting task was interrupted; drop its "taken" deferred. */
+void __ursa_input_forget_taken(struct ursa_input *in, struct ursa_deferred *d);
 
 #endif /* URSA_FRAMEWORK_INTERNAL_H */

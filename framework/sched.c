@@ -11,6 +11,8 @@ void ursa_runq_init(struct ursa_runq *rq, unsigned int budget)
 	ursa_list_init(&rq->queue);
 	rq->budget = budget ? budget : URSA_RUNQ_DEFAULT_BUDGET;
 	rq->nr_run = 0;
+	ursa_list_init(&rq->tasks);
+	rq->nr_tasks = 0;
 }
 
 unsigned int ursa_runq_run(struct ursa_runq *rq)

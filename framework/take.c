@@ -11,8 +11,7 @@
 
 #include "internal.h"
 
-void ursa_take_init(struct ursa_take *t, struct ursa_runq *rq,
-		    ursa_take_fn *fn)
+void ursa_take_init(struct ursa_take *t, struct ursa_runq *rq, ursa_take_fn *fn)
 {
 	memset(t, 0, sizeof(*t));
 	ursa_work_init(&t->work, NULL);

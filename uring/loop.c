@@ -13,6 +13,7 @@
 
 #include <ursa/timer.h>
 
+#include "../framework/export.h"
 #include "internal.h"
 
 /* The CQEs reaped in one batch are copied here before any dispatch. */
@@ -618,6 +619,12 @@ void ursa_loop_exit(struct ursa_loop *loop)
 	struct ursa_req *req;
 	int spins = 0;
 
+	/*
+	 * Tasks first, while I/O can still start: an interrupted task runs
+	 * its finalizers, which may want to close or flush something.
+	 */
+	__ursa_runq_interrupt_tasks(&loop->rq);
+	ursa_runq_drain(&loop->rq, 0);
 	pthread_mutex_lock(&loop->post_lock);
 	loop->exiting = true;
 	pthread_mutex_unlock(&loop->post_lock);

@@ -25,7 +25,8 @@ struct __ursa_read_slot {
 
 static size_t reader_stride(const struct ursa_file_reader *r)
 {
-	return ((size_t)r->chunk + READER_ALIGN - 1) & ~(size_t)(READER_ALIGN - 1);
+	return ((size_t)r->chunk + READER_ALIGN - 1) &
+	       ~(size_t)(READER_ALIGN - 1);
 }
 
 static char *slot_buf(struct ursa_file_reader *r, unsigned int i)
@@ -69,16 +70,16 @@ static void reader_fill(struct ursa_file_reader *r)
 	       (reader_sequential(r) || r->off < r->end)) {
 		unsigned int i = r->free[--r->nr_free];
 		struct __ursa_read_slot *s = &r->slots[i];
-		uint64_t left = reader_sequential(r) ? r->chunk : r->end - r->off;
+		uint64_t left = reader_sequential(r) ? r->chunk :
+						       r->end - r->off;
 		uint32_t len = left < r->chunk ? (uint32_t)left : r->chunk;
 		int ret;
 
 		s->off = r->off;
 		s->len = len;
-		ret = ursa_read_full(r->loop, &s->req, r->fd, slot_buf(r, i),
-				     len,
-				     reader_sequential(r) ? URSA_OFF_CURRENT :
-							    r->off);
+		ret = ursa_read_full(
+			r->loop, &s->req, r->fd, slot_buf(r, i), len,
+			reader_sequential(r) ? URSA_OFF_CURRENT : r->off);
 		if (ret) {
 			r->free[r->nr_free++] = i;
 			r->err = ret;
@@ -204,8 +205,8 @@ int ursa_file_reader_release(struct ursa_file_reader *r,
 	if ((char *)entry->ptr < r->bufs)
 		return -EINVAL;
 	delta = (size_t)((char *)entry->ptr - r->bufs);
-	if (delta % reader_stride(r) || delta / reader_stride(r) >= r->nr_bufs ||
-	    r->nr_free >= r->nr_bufs)
+	if (delta % reader_stride(r) ||
+	    delta / reader_stride(r) >= r->nr_bufs || r->nr_free >= r->nr_bufs)
 		return -EINVAL;
 	r->free[r->nr_free++] = (unsigned int)(delta / reader_stride(r));
 	reader_fill(r);

@@ -242,9 +242,8 @@ static void recv_evict(struct ursa_emit *em,
 	ursa_buf_ring_recycle(&src->br, (unsigned int)entry->tag);
 }
 
-int ursa_recv_source_start(struct ursa_loop *loop,
-			   struct ursa_recv_source *src, int fd,
-			   struct ursa_emit *sink, uint16_t bgid,
+int ursa_recv_source_start(struct ursa_loop *loop, struct ursa_recv_source *src,
+			   int fd, struct ursa_emit *sink, uint16_t bgid,
 			   unsigned int nr_bufs, unsigned int buf_size)
 {
 	int ret;

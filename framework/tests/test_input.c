@@ -259,8 +259,7 @@ static void a_cancelled_take_that_was_woken_loses_no_element(void **state)
 	assert_int_equal(b.val[0], 42);
 }
 
-static void a_cancelled_take_with_nobody_behind_leaves_the_element(
-	void **state)
+static void a_cancelled_take_with_nobody_behind_leaves_the_element(void **state)
 {
 	struct ursa_input in;
 	struct consumer a, b;

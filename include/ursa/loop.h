@@ -491,4 +491,17 @@ int ursa_cancel_fd(struct ursa_loop *loop, int fd);
  */
 int ursa_cancel_all(struct ursa_loop *loop);
 
+/**
+ * ursa_await_req() - Wait for a request from a task.
+ * @req: A request that was started.
+ *
+ * If the task is interrupted, the request is cancelled and the await
+ * still returns only when the request completes (INTERRUPT, or its real
+ * result if it won the race): the kernel owns its buffers until then.
+ *
+ * Context: A task on the loop's run queue.
+ * Return: the request's exit, or DIE(-EPERM) outside a task.
+ */
+struct ursa_exit ursa_await_req(struct ursa_req *req);
+
 #endif /* URSA_LOOP_H */

@@ -53,11 +53,15 @@ struct ursa_work {
  * @queue: The queued items, oldest first.
  * @budget: The most items one ursa_runq_run() call runs (count).
  * @nr_run: Items run since init (count), for counters.
+ * @tasks: Tasks spawned on this run queue that have not finished.
+ * @nr_tasks: How many (count).
  */
 struct ursa_runq {
 	struct ursa_list_head queue;
 	unsigned int budget;
 	uint64_t nr_run;
+	struct ursa_list_head tasks;
+	unsigned int nr_tasks;
 };
 
 /**

@@ -137,9 +137,8 @@ struct ursa_recv_source {
  * * -EINVAL - @sink holds fewer entries than @nr_bufs, or already has a
  *   producer.
  */
-int ursa_recv_source_start(struct ursa_loop *loop,
-			   struct ursa_recv_source *src, int fd,
-			   struct ursa_emit *sink, uint16_t bgid,
+int ursa_recv_source_start(struct ursa_loop *loop, struct ursa_recv_source *src,
+			   int fd, struct ursa_emit *sink, uint16_t bgid,
 			   unsigned int nr_bufs, unsigned int buf_size);
 
 /**

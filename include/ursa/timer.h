@@ -132,4 +132,19 @@ bool ursa_timer_armed(const struct ursa_timer *t);
  */
 uint64_t ursa_now_ns(void);
 
+/**
+ * ursa_task_sleep() - Suspend the current task for a time.
+ * @loop: The loop whose timers to use.
+ * @ns: How long (ns).
+ *
+ * Effect: Effect.sleep.
+ *
+ * Context: A task on @loop's run queue.
+ * Return: 0, or a negative errno:
+ * * -ECANCELED - the task was interrupted, or the loop is exiting.
+ * * -EPERM - not called from a task.
+ * * -ESHUTDOWN - the loop is exiting.
+ */
+int ursa_task_sleep(struct ursa_loop *loop, uint64_t ns);
+
 #endif /* URSA_TIMER_H */

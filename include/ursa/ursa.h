@@ -26,5 +26,6 @@
 #include <ursa/signal.h>
 #include <ursa/fault.h>
 #include <ursa/source.h>
+#include <ursa/task.h>
 
 #endif /* URSA_URSA_H */

@@ -1,0 +1,820 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tasks: stackful coroutines on a run queue, with Effect's interruption,
+ * pooled guarded stacks, stack overflow reports, and the sanitizer and
+ * valgrind annotations that keep those tools working across switches.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <ursa/err.h>
+#include <ursa/task.h>
+
+#include "ctx.h"
+#include "export.h"
+#include "internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define URSA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define URSA_ASAN 1
+#endif
+#endif
+
+#ifdef URSA_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define VALGRIND_STACK_REGISTER(lo, hi) 0u
+#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#endif
+
+enum {
+	TASK_QUEUED = 0, /* on the run queue, to start or resume */
+	TASK_RUNNING,
+	TASK_WAITING,
+	TASK_DONE,
+};
+
+#define TASK_POOL_MAX 1024
+
+struct ursa_task {
+	struct __ursa_ctx ctx;
+	struct ursa_work run;
+	struct ursa_runq *rq;
+	uint64_t id;
+	const char *name;
+	ursa_task_fn *fn;
+	void *arg;
+	unsigned int state;
+	unsigned int refs;
+	bool interrupted;
+	bool wait_interrupted; /* the current wait ended by interruption */
+	uint64_t interrupter;
+	unsigned int uninterruptible;
+	/* The current wait, and how an interruption ends it. */
+	bool (*wait_cancel)(struct ursa_task *t);
+	void *wait_obj;
+	struct ursa_waiter w;
+	struct ursa_take take;
+	struct ursa_deferred scratch; /* an emit's "taken" deferred */
+	struct ursa_exit wait_result;
+	struct ursa_deferred done;
+	struct ursa_exit exit;
+	struct ursa_scope scope;
+	struct ursa_scope *cur_scope;
+	struct ursa_task_group *group;
+	struct ursa_list_head group_node;
+	struct ursa_list_head rq_node; /* on rq->tasks until it finishes */
+	bool (*ext_cancel)(void *ctx);
+	/* The mapping: guard page, stack, then this struct at the top. */
+	void *map;
+	size_t map_size;
+	char *stack_lo;
+	size_t stack_size;
+	void *asan_fake;
+	unsigned int vg_id;
+	struct ursa_task *pool_next;
+};
+
+static __thread struct ursa_task *current;
+static __thread struct __ursa_ctx sched_ctx;
+static __thread struct ursa_task *pool;
+static __thread unsigned int pool_nr;
+static __thread bool altstack_ready;
+#ifdef URSA_ASAN
+static __thread void *sched_fake;
+static __thread const void *sched_lo;
+static __thread size_t sched_size;
+#endif
+static uint64_t next_id = 1;
+static size_t page_size;
+static struct sigaction old_segv;
+static pthread_once_t segv_once = PTHREAD_ONCE_INIT;
+
+/* ---- stack overflow reports ---- */
+
+static char *fmt_u64(char *p, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *fmt_str(char *p, const char *s, size_t max)
+{
+	while (*s && max--)
+		*p++ = *s++;
+	return p;
+}
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+	struct ursa_task *t = current;
+	char *addr = si->si_addr;
+
+	if (t && addr >= (char *)t->map - 16 * page_size &&
+	    addr < t->stack_lo) {
+		char msg[256], *p = msg;
+		ssize_t n;
+
+		p = fmt_str(p, "ursa: task '", 12);
+		p = fmt_str(p, t->name ? t->name : "?", 64);
+		p = fmt_str(p, "' (id ", 6);
+		p = fmt_u64(p, t->id);
+		p = fmt_str(p, ") overflowed its stack of ", 26);
+		p = fmt_u64(p, t->stack_size);
+		p = fmt_str(p, " bytes; spawn it with a larger stack_size\n",
+			    48);
+		n = write(STDERR_FILENO, msg, (size_t)(p - msg));
+		(void)n;
+		abort();
+	}
+	/* Not ours: hand it on as if we had never been installed. */
+	if (old_segv.sa_flags & SA_SIGINFO) {
+		old_segv.sa_sigaction(sig, si, uc);
+	} else if (old_segv.sa_handler != SIG_DFL &&
+		   old_segv.sa_handler != SIG_IGN) {
+		old_segv.sa_handler(sig);
+	} else {
+		sigaction(SIGSEGV, &old_segv, NULL);
+	}
+}
+
+static void segv_install(void)
+{
+	struct sigaction sa;
+
+	page_size = (size_t)sysconf(_SC_PAGESIZE);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = segv_handler;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+}
+
+/* The handler needs a stack of its own: the task's is the one that ran out. */
+static void altstack_setup(void)
+{
+	stack_t ss, old;
+	size_t size = 64 * 1024;
+
+	altstack_ready = true;
+	if (sigaltstack(NULL, &old) == 0 && !(old.ss_flags & SS_DISABLE))
+		return;
+	ss.ss_sp = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ss.ss_sp == MAP_FAILED)
+		return;
+	ss.ss_size = size;
+	ss.ss_flags = 0;
+	sigaltstack(&ss, NULL);
+}
+
+/* ---- stacks ---- */
+
+static size_t round_up(size_t v, size_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+static struct ursa_task *task_alloc(size_t stack_size)
+{
+	size_t top = round_up(sizeof(struct ursa_task), 64);
+	size_t map_size;
+	struct ursa_task *t;
+	void *map;
+
+	if (stack_size == CONFIG_URSA_TASK_STACK_SIZE && pool) {
+		t = pool;
+		pool = t->pool_next;
+		pool_nr--;
+		return t;
+	}
+	map_size = page_size + round_up(stack_size + top, page_size);
+	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1,
+		   0);
+	if (map == MAP_FAILED)
+		return NULL;
+	/* The guard page: running off the stack faults here. */
+	if (mprotect(map, page_size, PROT_NONE)) {
+		munmap(map, map_size);
+		return NULL;
+	}
+	t = (struct ursa_task *)((char *)map + map_size - top);
+	t->map = map;
+	t->map_size = map_size;
+	t->stack_lo = (char *)map + page_size;
+	t->stack_size = ((char *)t - t->stack_lo) & ~(size_t)15;
+	t->vg_id = VALGRIND_STACK_REGISTER(t->stack_lo,
+					   t->stack_lo + t->stack_size);
+	return t;
+}
+
+static void task_free(struct ursa_task *t)
+{
+	if (t->stack_size >= CONFIG_URSA_TASK_STACK_SIZE &&
+	    t->map_size == page_size + round_up(CONFIG_URSA_TASK_STACK_SIZE +
+							round_up(sizeof(*t), 64),
+						page_size) &&
+	    pool_nr < TASK_POOL_MAX) {
+		t->pool_next = pool;
+		pool = t;
+		pool_nr++;
+		return;
+	}
+	VALGRIND_STACK_DEREGISTER(t->vg_id);
+	munmap(t->map, t->map_size);
+}
+
+static void task_put(struct ursa_task *t)
+{
+	if (--t->refs == 0)
+		task_free(t);
+}
+
+/* ---- switching ---- */
+
+static void task_resume(struct ursa_work *work);
+
+/* From the scheduler (run queue) side into @t, and back. */
+static void switch_into(struct ursa_task *t)
+{
+	if (current) {
+		/* Woken from inside another task: let the run queue do it. */
+		t->state = TASK_QUEUED;
+		ursa_work_init(&t->run, task_resume);
+		ursa_runq_queue(t->rq, &t->run);
+		return;
+	}
+	current = t;
+	__ursa_current_id = t->id;
+	t->state = TASK_RUNNING;
+#ifdef URSA_ASAN
+	__sanitizer_start_switch_fiber(&sched_fake, t->stack_lo, t->stack_size);
+#endif
+	__ursa_ctx_swap(&sched_ctx, &t->ctx);
+#ifdef URSA_ASAN
+	__sanitizer_finish_switch_fiber(sched_fake, NULL, NULL);
+#endif
+	current = NULL;
+	__ursa_current_id = 0;
+	if (t->state == TASK_DONE)
+		task_put(t);
+}
+
+/* From the running task @t back to the scheduler. */
+static void switch_out(struct ursa_task *t)
+{
+#ifdef URSA_ASAN
+	__sanitizer_start_switch_fiber(&t->asan_fake, sched_lo, sched_size);
+#endif
+	__ursa_ctx_swap(&t->ctx, &sched_ctx);
+#ifdef URSA_ASAN
+	__sanitizer_finish_switch_fiber(t->asan_fake, &sched_lo, &sched_size);
+#endif
+}
+
+static void task_resume(struct ursa_work *work)
+{
+	switch_into(ursa_container_of(work, struct ursa_task, run));
+}
+
+static void queue_resume(struct ursa_task *t)
+{
+	t->state = TASK_QUEUED;
+	ursa_work_init(&t->run, task_resume);
+	ursa_runq_queue(t->rq, &t->run);
+}
+
+/* Park the current task until a wake-up; returns what the waker left. */
+static struct ursa_exit suspend(struct ursa_task *t)
+{
+	t->state = TASK_WAITING;
+	t->wait_interrupted = false;
+	switch_out(t);
+	t->wait_cancel = NULL;
+	return t->wait_result;
+}
+
+static bool interruptible_now(struct ursa_task *t)
+{
+	return t->interrupted && !t->uninterruptible;
+}
+
+static void group_leave(struct ursa_task *t)
+{
+	struct ursa_task_group *g = t->group;
+	struct ursa_exit ok = ursa_exit_success(0);
+
+	if (!g)
+		return;
+	ursa_list_del_init(&t->group_node);
+	t->group = NULL;
+	if (--g->nr == 0)
+		__ursa_waiters_wake_all(&g->empty, &ok);
+}
+
+static void task_finish(struct ursa_task *t, struct ursa_exit exit)
+{
+	/* Finalizers run uninterruptibly, innermost scope first. */
+	t->uninterruptible++;
+	while (t->cur_scope)
+		ursa_scope_close(t->cur_scope, &exit);
+	if (t->interrupted)
+		exit = ursa_exit_interrupt(t->interrupter);
+	t->exit = exit;
+	t->state = TASK_DONE;
+	group_leave(t);
+	ursa_list_del_init(&t->rq_node);
+	t->rq->nr_tasks--;
+	ursa_deferred_done(&t->done, &exit);
+#ifdef URSA_ASAN
+	/* NULL: this fiber's fake stack can go, it never runs again. */
+	__sanitizer_start_switch_fiber(NULL, sched_lo, sched_size);
+#endif
+	__ursa_ctx_swap(&t->ctx, &sched_ctx);
+	__builtin_unreachable();
+}
+
+static void task_entry(void *arg)
+{
+	struct ursa_task *t = arg;
+
+#ifdef URSA_ASAN
+	__sanitizer_finish_switch_fiber(NULL, &sched_lo, &sched_size);
+#endif
+	task_finish(t, t->fn(t->arg));
+}
+
+/* ---- spawn, join, interrupt ---- */
+
+struct ursa_task *ursa_task_spawn(struct ursa_runq *rq, ursa_task_fn *fn,
+				  void *arg, const struct ursa_task_opts *opts)
+{
+	size_t stack_size = opts && opts->stack_size ?
+				    opts->stack_size :
+				    CONFIG_URSA_TASK_STACK_SIZE;
+	struct ursa_task *t;
+
+	if (!fn || stack_size < 16384)
+		return ERR_PTR(-EINVAL);
+	pthread_once(&segv_once, segv_install);
+	if (!altstack_ready)
+		altstack_setup();
+	t = task_alloc(stack_size);
+	if (!t)
+		return ERR_PTR(-ENOMEM);
+
+	t->rq = rq;
+	t->id = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+	t->name = opts ? opts->name : NULL;
+	t->fn = fn;
+	t->arg = arg;
+	t->refs = 2; /* the running task, and the caller's handle */
+	t->interrupted = false;
+	t->wait_interrupted = false;
+	t->interrupter = 0;
+	t->uninterruptible = 0;
+	t->wait_cancel = NULL;
+	t->asan_fake = NULL;
+	ursa_deferred_init(&t->done);
+	ursa_list_init(&t->scope.finalizers);
+	t->scope.parent = NULL;
+	t->scope.closed = false;
+	t->cur_scope = &t->scope;
+	t->group = NULL;
+	ursa_list_init(&t->group_node);
+	if (opts && opts->group) {
+		t->group = opts->group;
+		ursa_list_add_tail(&t->group_node, &opts->group->tasks);
+		opts->group->nr++;
+	}
+	ursa_list_add_tail(&t->rq_node, &rq->tasks);
+	rq->nr_tasks++;
+	__ursa_ctx_make(&t->ctx, t->stack_lo, t->stack_size, task_entry, t);
+	queue_resume(t);
+	return t;
+}
+
+struct ursa_exit ursa_task_join(struct ursa_task *t)
+{
+	struct ursa_exit e = ursa_await(&t->done);
+
+	ursa_task_release(t);
+	return e;
+}
+
+void ursa_task_release(struct ursa_task *t)
+{
+	task_put(t);
+}
+
+struct ursa_deferred *ursa_task_done(struct ursa_task *t)
+{
+	return &t->done;
+}
+
+bool ursa_task_interrupt(struct ursa_task *t)
+{
+	if (t->state == TASK_DONE || t->interrupted)
+		return false;
+	t->interrupted = true;
+	t->interrupter = current ? current->id : 0;
+	if (t->state == TASK_WAITING && !t->uninterruptible &&
+	    t->wait_cancel && t->wait_cancel(t)) {
+		t->wait_result = ursa_exit_interrupt(t->interrupter);
+		t->wait_interrupted = true;
+		t->wait_cancel = NULL;
+		queue_resume(t);
+	}
+	return true;
+}
+
+struct ursa_task *ursa_task_current(void)
+{
+	return current;
+}
+
+uint64_t ursa_task_id(const struct ursa_task *t)
+{
+	if (!t)
+		t = current;
+	return t ? t->id : 0;
+}
+
+bool ursa_task_is_interrupted(void)
+{
+	return current && current->interrupted;
+}
+
+int ursa_task_yield(void)
+{
+	struct ursa_task *t = current;
+
+	if (!t)
+		return -EPERM;
+	if (interruptible_now(t))
+		return -ECANCELED;
+	queue_resume(t);
+	t->state = TASK_QUEUED;
+	switch_out(t);
+	return 0;
+}
+
+int ursa_task_uninterruptible(bool on)
+{
+	struct ursa_task *t = current;
+
+	if (!t)
+		return -EPERM;
+	if (on) {
+		t->uninterruptible++;
+		return 0;
+	}
+	if (!t->uninterruptible)
+		return -EINVAL;
+	t->uninterruptible--;
+	return 0;
+}
+
+/* ---- awaits ---- */
+
+static void await_wake(struct ursa_waiter *w, const struct ursa_exit *exit)
+{
+	struct ursa_task *t = ursa_container_of(w, struct ursa_task, w);
+
+	t->wait_result = *exit;
+	switch_into(t);
+}
+
+static bool cancel_waiter(struct ursa_task *t)
+{
+	return ursa_waiter_cancel(&t->w);
+}
+
+struct ursa_exit ursa_await(struct ursa_deferred *d)
+{
+	struct ursa_task *t = current;
+	struct ursa_exit e;
+
+	if (!t)
+		return ursa_exit_die(-EPERM);
+	if (interruptible_now(t))
+		return ursa_exit_interrupt(t->interrupter);
+	if (ursa_deferred_poll(d, &e))
+		return e;
+	ursa_waiter_init(&t->w, t->rq, await_wake);
+	ursa_deferred_await(d, &t->w);
+	t->wait_cancel = cancel_waiter;
+	return suspend(t);
+}
+
+static bool ext_cancel_thunk(struct ursa_task *t)
+{
+	return t->ext_cancel(t->wait_obj);
+}
+
+struct ursa_exit __ursa_await_cancelable(struct ursa_deferred *d,
+					 bool (*cancel)(void *ctx), void *ctx)
+{
+	struct ursa_task *t = current;
+	struct ursa_exit e;
+
+	if (!t)
+		return ursa_exit_die(-EPERM);
+	if (ursa_deferred_poll(d, &e))
+		return e;
+	if (interruptible_now(t) && cancel(ctx) &&
+	    ursa_deferred_poll(d, &e))
+		return e;
+	ursa_waiter_init(&t->w, t->rq, await_wake);
+	ursa_deferred_await(d, &t->w);
+	t->wait_obj = ctx;
+	t->ext_cancel = cancel;
+	t->wait_cancel = ext_cancel_thunk;
+	return suspend(t);
+}
+
+unsigned int __ursa_runq_interrupt_tasks(struct ursa_runq *rq)
+{
+	struct ursa_task *t, *n;
+	unsigned int count = 0;
+
+	ursa_list_for_each_entry_safe(t, n, &rq->tasks, rq_node)
+		count += ursa_task_interrupt(t);
+	return count;
+}
+
+/* Wait on a waiter the caller has parked or queued; -ECANCELED if interrupted. */
+static int await_waiter(struct ursa_task *t, struct ursa_exit *out)
+{
+	struct ursa_exit e;
+
+	t->wait_cancel = cancel_waiter;
+	e = suspend(t);
+	if (t->wait_interrupted)
+		return -ECANCELED;
+	if (out)
+		*out = e;
+	return 0;
+}
+
+static void take_wake(struct ursa_take *tk)
+{
+	struct ursa_task *t = ursa_container_of(tk, struct ursa_task, take);
+
+	t->wait_result = ursa_exit_success(0);
+	switch_into(t);
+}
+
+static bool cancel_input_take(struct ursa_task *t)
+{
+	return ursa_input_take_cancel(t->wait_obj, &t->take);
+}
+
+static bool cancel_emit_take(struct ursa_task *t)
+{
+	return ursa_emit_take_cancel(t->wait_obj, &t->take);
+}
+
+int ursa_await_input_take(struct ursa_input *in, struct ursa_exit *out)
+{
+	struct ursa_task *t = current;
+
+	if (!t)
+		return -EPERM;
+	if (interruptible_now(t))
+		return -ECANCELED;
+	ursa_take_init(&t->take, t->rq, take_wake);
+	t->wait_obj = in;
+	ursa_input_take(in, &t->take);
+	t->wait_cancel = cancel_input_take;
+	suspend(t);
+	if (t->wait_interrupted)
+		return -ECANCELED;
+	if (out)
+		*out = t->take.exit;
+	return t->take.what;
+}
+
+int ursa_await_emit_take(struct ursa_emit *em, struct ursa_emit_entry *out,
+			 struct ursa_exit *exit)
+{
+	struct ursa_task *t = current;
+
+	if (!t)
+		return -EPERM;
+	if (interruptible_now(t))
+		return -ECANCELED;
+	ursa_take_init(&t->take, t->rq, take_wake);
+	t->wait_obj = em;
+	ursa_emit_take(em, &t->take);
+	t->wait_cancel = cancel_emit_take;
+	suspend(t);
+	if (t->wait_interrupted)
+		return -ECANCELED;
+	if (out)
+		*out = t->take.entry;
+	if (exit)
+		*exit = t->take.exit;
+	return t->take.what;
+}
+
+int ursa_await_input_emit(struct ursa_input *in, int64_t val)
+{
+	struct ursa_task *t = current;
+	struct ursa_exit e;
+	int ret;
+
+	if (!t)
+		return -EPERM;
+	if (interruptible_now(t))
+		return -ECANCELED;
+	ursa_deferred_init(&t->scratch);
+	ret = ursa_input_emit(in, val, &t->scratch);
+	if (ret)
+		return ret;
+	e = ursa_await(&t->scratch);
+	if (e.kind == URSA_EXIT_INTERRUPT) {
+		/* The element stays for a consumer; forget our deferred. */
+		__ursa_input_forget_taken(in, &t->scratch);
+		return -ECANCELED;
+	}
+	return 0;
+}
+
+int ursa_await_input_read(struct ursa_input *in)
+{
+	struct ursa_task *t = current;
+
+	if (!t)
+		return -EPERM;
+	if (interruptible_now(t))
+		return -ECANCELED;
+	ursa_waiter_init(&t->w, t->rq, await_wake);
+	ursa_input_await_read(in, &t->w);
+	return await_waiter(t, NULL);
+}
+
+int ursa_await_emit_room(struct ursa_emit *em)
+{
+	struct ursa_task *t = current;
+	struct ursa_exit e;
+	int ret;
+
+	if (!t)
+		return -EPERM;
+	if (interruptible_now(t))
+		return -ECANCELED;
+	ursa_waiter_init(&t->w, t->rq, await_wake);
+	ursa_emit_await_room(em, &t->w);
+	ret = await_waiter(t, &e);
+	if (ret)
+		return ret;
+	return e.kind == URSA_EXIT_SUCCESS ? 0 : e.err;
+}
+
+/* ---- groups ---- */
+
+void ursa_task_group_init(struct ursa_task_group *g)
+{
+	ursa_list_init(&g->tasks);
+	ursa_list_init(&g->empty);
+	g->nr = 0;
+}
+
+unsigned int ursa_task_group_interrupt(struct ursa_task_group *g)
+{
+	struct ursa_task *t, *n;
+	unsigned int count = 0;
+
+	ursa_list_for_each_entry_safe(t, n, &g->tasks, group_node)
+		count += ursa_task_interrupt(t);
+	return count;
+}
+
+int ursa_task_group_await(struct ursa_task_group *g, struct ursa_waiter *w)
+{
+	struct ursa_exit ok = ursa_exit_success(0);
+
+	if (ursa_waiter_is_pending(w))
+		return -EBUSY;
+	if (!g->nr)
+		__ursa_waiter_wake(w, &ok);
+	else
+		__ursa_waiter_park(w, &g->empty);
+	return 0;
+}
+
+int ursa_task_group_wait(struct ursa_task_group *g)
+{
+	struct ursa_task *t = current;
+
+	if (!t)
+		return -EPERM;
+	if (interruptible_now(t))
+		return -ECANCELED;
+	if (!g->nr)
+		return 0;
+	ursa_waiter_init(&t->w, t->rq, await_wake);
+	ursa_task_group_await(g, &t->w);
+	return await_waiter(t, NULL);
+}
+
+/* ---- scopes ---- */
+
+int ursa_scope_open(struct ursa_scope *s)
+{
+	struct ursa_task *t = current;
+
+	if (!t)
+		return -EPERM;
+	ursa_list_init(&s->finalizers);
+	s->closed = false;
+	s->parent = t->cur_scope;
+	t->cur_scope = s;
+	return 0;
+}
+
+int ursa_scope_close(struct ursa_scope *s, const struct ursa_exit *exit)
+{
+	struct ursa_exit ok = ursa_exit_success(0);
+	struct ursa_task *t = current;
+
+	if (s->closed)
+		return -EALREADY;
+	s->closed = true;
+	if (t && t->cur_scope == s)
+		t->cur_scope = s->parent;
+	if (!exit)
+		exit = &ok;
+	if (t)
+		t->uninterruptible++;
+	/* Newest first: finalizers are added at the head. */
+	while (!ursa_list_empty(&s->finalizers)) {
+		struct ursa_finalizer *f = ursa_list_first_entry(
+			&s->finalizers, struct ursa_finalizer, node);
+
+		ursa_list_del_init(&f->node);
+		f->fn(f->arg, exit);
+	}
+	if (t)
+		t->uninterruptible--;
+	return 0;
+}
+
+int ursa_scope_add_finalizer(struct ursa_scope *s, struct ursa_finalizer *f,
+			     void (*fn)(void *arg, const struct ursa_exit *e),
+			     void *arg)
+{
+	if (!s) {
+		if (!current)
+			return -EPERM;
+		s = current->cur_scope;
+		if (!s)
+			return -EPIPE;
+	}
+	if (s->closed)
+		return -EPIPE;
+	f->fn = fn;
+	f->arg = arg;
+	ursa_list_add(&f->node, &s->finalizers);
+	return 0;
+}
+
+struct ursa_exit
+ursa_acquire_release(ursa_task_fn *acquire, struct ursa_finalizer *f,
+		     void (*release)(void *arg, const struct ursa_exit *e),
+		     void *arg)
+{
+	struct ursa_task *t = current;
+	struct ursa_exit e;
+
+	if (!t)
+		return ursa_exit_die(-EPERM);
+	t->uninterruptible++;
+	e = acquire(arg);
+	t->uninterruptible--;
+	if (e.kind == URSA_EXIT_SUCCESS &&
+	    ursa_scope_add_finalizer(NULL, f, release, arg))
+		e = ursa_exit_die(-EPIPE);
+	return e;
+}
