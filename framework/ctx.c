@@ -14,8 +14,8 @@
 static void uc_entry(unsigned int fn_hi, unsigned int fn_lo,
 		     unsigned int arg_hi, unsigned int arg_lo)
 {
-	void (*entry)(void *) = (void (*)(void *))(
-		((uintptr_t)fn_hi << 32) | (uintptr_t)fn_lo);
+	void (*entry)(void *) =
+		(void (*)(void *))(((uintptr_t)fn_hi << 32) | (uintptr_t)fn_lo);
 	void *arg = (void *)(((uintptr_t)arg_hi << 32) | (uintptr_t)arg_lo);
 
 	entry(arg);

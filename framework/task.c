@@ -72,6 +72,8 @@ struct ursa_task {
 	struct ursa_exit exit;
 	struct ursa_scope scope;
 	struct ursa_scope *cur_scope;
+	/* Finalizer nodes the task holds for callers that pass none. */
+	struct ursa_finalizer fin_slots[URSA_TASK_FINALIZER_SLOTS];
 	struct ursa_task_group *group;
 	struct ursa_list_head group_node;
 	struct ursa_list_head rq_node; /* on rq->tasks until it finishes */
@@ -169,6 +171,15 @@ static void segv_install(void)
 	sigaction(SIGSEGV, &sa, &old_segv);
 }
 
+static void segv_ensure(void)
+{
+	struct sigaction cur;
+
+	if (sigaction(SIGSEGV, NULL, &cur) == 0 &&
+	    (!(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != segv_handler))
+		segv_install();
+}
+
 /* The handler needs a stack of its own: the task's is the one that ran out. */
 static void altstack_setup(void)
 {
@@ -207,6 +218,11 @@ static struct ursa_task *task_alloc(size_t stack_size)
 		pool_nr--;
 		return t;
 	}
+	/*
+	 * Mapping a stack is a system call anyway: make sure the overflow
+	 * handler is still ours, in case a library replaced it since.
+	 */
+	segv_ensure();
 	map_size = page_size + round_up(stack_size + top, page_size);
 	map = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1,
@@ -231,9 +247,10 @@ static struct ursa_task *task_alloc(size_t stack_size)
 static void task_free(struct ursa_task *t)
 {
 	if (t->stack_size >= CONFIG_URSA_TASK_STACK_SIZE &&
-	    t->map_size == page_size + round_up(CONFIG_URSA_TASK_STACK_SIZE +
-							round_up(sizeof(*t), 64),
-						page_size) &&
+	    t->map_size ==
+		    page_size + round_up(CONFIG_URSA_TASK_STACK_SIZE +
+						 round_up(sizeof(*t), 64),
+					 page_size) &&
 	    pool_nr < TASK_POOL_MAX) {
 		t->pool_next = pool;
 		pool = t;
@@ -334,12 +351,15 @@ static void group_leave(struct ursa_task *t)
 
 static void task_finish(struct ursa_task *t, struct ursa_exit exit)
 {
-	/* Finalizers run uninterruptibly, innermost scope first. */
+	/*
+	 * An interrupted task's exit is the interruption, and that is what
+	 * its finalizers see. They run uninterruptibly, innermost first.
+	 */
+	if (t->interrupted)
+		exit = ursa_exit_interrupt(t->interrupter);
 	t->uninterruptible++;
 	while (t->cur_scope)
 		ursa_scope_close(t->cur_scope, &exit);
-	if (t->interrupted)
-		exit = ursa_exit_interrupt(t->interrupter);
 	t->exit = exit;
 	t->state = TASK_DONE;
 	group_leave(t);
@@ -400,6 +420,7 @@ struct ursa_task *ursa_task_spawn(struct ursa_runq *rq, ursa_task_fn *fn,
 	t->scope.parent = NULL;
 	t->scope.closed = false;
 	t->cur_scope = &t->scope;
+	memset(t->fin_slots, 0, sizeof(t->fin_slots));
 	t->group = NULL;
 	ursa_list_init(&t->group_node);
 	if (opts && opts->group) {
@@ -438,8 +459,8 @@ bool ursa_task_interrupt(struct ursa_task *t)
 		return false;
 	t->interrupted = true;
 	t->interrupter = current ? current->id : 0;
-	if (t->state == TASK_WAITING && !t->uninterruptible &&
-	    t->wait_cancel && t->wait_cancel(t)) {
+	if (t->state == TASK_WAITING && !t->uninterruptible && t->wait_cancel &&
+	    t->wait_cancel(t)) {
 		t->wait_result = ursa_exit_interrupt(t->interrupter);
 		t->wait_interrupted = true;
 		t->wait_cancel = NULL;
@@ -542,8 +563,7 @@ struct ursa_exit __ursa_await_cancelable(struct ursa_deferred *d,
 		return ursa_exit_die(-EPERM);
 	if (ursa_deferred_poll(d, &e))
 		return e;
-	if (interruptible_now(t) && cancel(ctx) &&
-	    ursa_deferred_poll(d, &e))
+	if (interruptible_now(t) && cancel(ctx) && ursa_deferred_poll(d, &e))
 		return e;
 	ursa_waiter_init(&t->w, t->rq, await_wake);
 	ursa_deferred_await(d, &t->w);
@@ -773,8 +793,12 @@ int ursa_scope_close(struct ursa_scope *s, const struct ursa_exit *exit)
 		struct ursa_finalizer *f = ursa_list_first_entry(
 			&s->finalizers, struct ursa_finalizer, node);
 
+		void (*fn)(void *arg, const struct ursa_exit *e) = f->fn;
+
 		ursa_list_del_init(&f->node);
-		f->fn(f->arg, exit);
+		/* A task-held slot is free again once it has run. */
+		f->fn = NULL;
+		fn(f->arg, exit);
 	}
 	if (t)
 		t->uninterruptible--;
@@ -785,6 +809,8 @@ int ursa_scope_add_finalizer(struct ursa_scope *s, struct ursa_finalizer *f,
 			     void (*fn)(void *arg, const struct ursa_exit *e),
 			     void *arg)
 {
+	unsigned int i;
+
 	if (!s) {
 		if (!current)
 			return -EPERM;
@@ -794,6 +820,16 @@ int ursa_scope_add_finalizer(struct ursa_scope *s, struct ursa_finalizer *f,
 	}
 	if (s->closed)
 		return -EPIPE;
+	if (!f) {
+		if (!current)
+			return -EPERM;
+		for (i = 0; i < URSA_TASK_FINALIZER_SLOTS; i++)
+			if (!current->fin_slots[i].fn)
+				break;
+		if (i == URSA_TASK_FINALIZER_SLOTS)
+			return -ENOSPC;
+		f = &current->fin_slots[i];
+	}
 	f->fn = fn;
 	f->arg = arg;
 	ursa_list_add(&f->node, &s->finalizers);
@@ -813,8 +849,14 @@ ursa_acquire_release(ursa_task_fn *acquire, struct ursa_finalizer *f,
 	t->uninterruptible++;
 	e = acquire(arg);
 	t->uninterruptible--;
-	if (e.kind == URSA_EXIT_SUCCESS &&
-	    ursa_scope_add_finalizer(NULL, f, release, arg))
-		e = ursa_exit_die(-EPIPE);
+	if (e.kind == URSA_EXIT_SUCCESS) {
+		int ret = ursa_scope_add_finalizer(NULL, f, release, arg);
+
+		if (ret) {
+			/* Nowhere to keep the release: undo at once. */
+			release(arg, &e);
+			e = ursa_exit_die(ret);
+		}
+	}
 	return e;
 }

@@ -45,6 +45,12 @@ struct ursa_task;
 struct ursa_scope;
 
 /**
+ * URSA_TASK_FINALIZER_SLOTS - Finalizer nodes a task holds for callers
+ * that pass none (count).
+ */
+#define URSA_TASK_FINALIZER_SLOTS 8
+
+/**
  * typedef ursa_task_fn - A task's body.
  * @arg: The argument given to the spawn.
  *
@@ -324,7 +330,10 @@ int ursa_scope_close(struct ursa_scope *s, const struct ursa_exit *exit);
 /**
  * ursa_scope_add_finalizer() - Register a cleanup with a scope.
  * @s: The scope, or %NULL for the current task's innermost scope.
- * @f: The finalizer, in caller-owned memory valid until the scope closes.
+ * @f: The finalizer node, valid until the scope closes; or %NULL to use
+ *	one of the task's own %URSA_TASK_FINALIZER_SLOTS nodes. A task's
+ *	root scope closes after the task function has returned, so a node
+ *	for it must not live in that function's frame: pass %NULL.
  * @fn: The cleanup.
  * @arg: Its argument.
  *
@@ -332,8 +341,9 @@ int ursa_scope_close(struct ursa_scope *s, const struct ursa_exit *exit);
  *
  * Context: The scope's thread.
  * Return: 0, or a negative errno:
- * * -EPERM - @s is %NULL outside a task.
+ * * -EPERM - @s or @f is %NULL outside a task.
  * * -EPIPE - the scope is closed.
+ * * -ENOSPC - @f is %NULL and the task's slots are all in use.
  */
 int ursa_scope_add_finalizer(struct ursa_scope *s, struct ursa_finalizer *f,
 			     void (*fn)(void *arg, const struct ursa_exit *e),
@@ -342,7 +352,8 @@ int ursa_scope_add_finalizer(struct ursa_scope *s, struct ursa_finalizer *f,
 /**
  * ursa_acquire_release() - Acquire a resource tied to the current scope.
  * @acquire: Acquires the resource; runs uninterruptibly.
- * @f: The finalizer node for the release, in caller-owned memory.
+ * @f: The finalizer node for the release, as for
+ *	ursa_scope_add_finalizer(): %NULL uses one of the task's slots.
  * @release: Releases it when the scope closes; registered only if
  *	@acquire succeeded.
  * @arg: The argument of both.
@@ -350,7 +361,8 @@ int ursa_scope_add_finalizer(struct ursa_scope *s, struct ursa_finalizer *f,
  * Effect: Effect.acquireRelease.
  *
  * Context: A task.
- * Return: @acquire's exit; DIE(-EPERM) outside a task.
+ * Return: @acquire's exit; DIE(-EPERM) outside a task; DIE(-ENOSPC) if
+ * the release could not be registered (it has then run already).
  */
 struct ursa_exit
 ursa_acquire_release(ursa_task_fn *acquire, struct ursa_finalizer *f,
