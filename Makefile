@@ -162,7 +162,7 @@ CMOCKA_LIBS := -lcmocka
 # ---------------------------------------------------------------------------
 # Descend into the source folders. Order matters only for readability.
 
-dirs := framework framework/tests uring apps/demo tools/bench
+dirs := framework framework/tests uring apps/demo apps/echo tools/bench
 
 lib-objs :=
 all-progs :=
