@@ -51,9 +51,9 @@ static struct ursa_exit accept_task(void *arg)
 		e = ursa_await_req(&req);
 		if (e.kind != URSA_EXIT_SUCCESS)
 			break;
-		ursa_task_release(ursa_task_spawn(ursa_loop_runq(&loop),
-						  conn_task,
-						  (void *)(intptr_t)e.val, NULL));
+		ursa_task_release(
+			ursa_task_spawn(ursa_loop_runq(&loop), conn_task,
+					(void *)(intptr_t)e.val, NULL));
 	}
 	return ursa_exit_success(0);
 }
