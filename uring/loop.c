@@ -284,6 +284,9 @@ int __ursa_start(struct ursa_loop *loop, struct ursa_req *req, enum ursa_op op)
 		return -ESHUTDOWN;
 	if (def->needs_fd && req->fd < 0)
 		return -EBADF;
+	/* A link timeout bounds one CQE; a multishot has many. */
+	if ((req->flags & REQ_F_MULTISHOT) && req->timeout_ns)
+		return -EINVAL;
 
 	sqe = get_sqes(loop, req->timeout_ns ? 2 : 1);
 	if (unlikely(!sqe))
@@ -414,13 +417,16 @@ static void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
 		req->res = res;
 		return;
 	}
-	if (__ursa_op_defs[req->opcode].cqe && !(req->flags & REQ_F_INTERNAL))
-		__ursa_op_defs[req->opcode].cqe(loop, req, res, cflags);
-	if (unlikely(loop->fault) && !(req->flags & REQ_F_INTERNAL))
-		__ursa_fault_apply(loop, req, &res, cflags);
-	loop->stats.completed[req->opcode]++;
-	if (res < 0 && res != -ECANCELED)
-		loop->stats.errors[req->opcode]++;
+	/* The loop's own requests (eventfd, wake-ups) stay out of the stats. */
+	if (likely(!(req->flags & REQ_F_INTERNAL))) {
+		if (__ursa_op_defs[req->opcode].cqe)
+			__ursa_op_defs[req->opcode].cqe(loop, req, res, cflags);
+		if (unlikely(loop->fault))
+			__ursa_fault_apply(loop, req, &res, cflags);
+		loop->stats.completed[req->opcode]++;
+		if (res < 0 && res != -ECANCELED)
+			loop->stats.errors[req->opcode]++;
+	}
 	req->res = res;
 	req->cqe_flags = cflags;
 

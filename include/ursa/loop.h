@@ -437,6 +437,8 @@ bool ursa_req_more(const struct ursa_req *req);
  * request completes with FAILURE(-ETIME), which is distinct from a cancel
  * (INTERRUPT). io_uring: IORING_OP_LINK_TIMEOUT.
  *
+ * A multishot op refuses to start with a link timeout (-EINVAL).
+ *
  * Context: The loop's thread.
  * Return: 0, or a negative errno:
  * * -EBUSY - @req is in flight.
