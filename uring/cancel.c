@@ -47,12 +47,13 @@ int ursa_cancel(struct ursa_loop *loop, struct ursa_req *req)
 
 int ursa_cancel_fd(struct ursa_loop *loop, int fd)
 {
-	struct ursa_req *req;
+	struct ursa_req *req, *next;
 	int n = 0;
 
 	if (fd < 0)
 		return -EBADF;
-	ursa_list_for_each_entry(req, &loop->inflight, node) {
+	/* A parked recv moves to loop->later as it is cancelled. */
+	ursa_list_for_each_entry_safe(req, next, &loop->inflight, node) {
 		if (req->fd != fd || (req->flags & REQ_F_INTERNAL))
 			continue;
 		if (__ursa_cancel_one(loop, req) == 0)
@@ -63,10 +64,10 @@ int ursa_cancel_fd(struct ursa_loop *loop, int fd)
 
 int ursa_cancel_all(struct ursa_loop *loop)
 {
-	struct ursa_req *req;
+	struct ursa_req *req, *next;
 	int n = 0;
 
-	ursa_list_for_each_entry(req, &loop->inflight, node) {
+	ursa_list_for_each_entry_safe(req, next, &loop->inflight, node) {
 		if (req->flags & REQ_F_INTERNAL)
 			continue;
 		if (__ursa_cancel_one(loop, req) == 0)

@@ -622,7 +622,7 @@ const struct ursa_loop_stats *ursa_loop_stats(const struct ursa_loop *loop)
 
 void ursa_loop_exit(struct ursa_loop *loop)
 {
-	struct ursa_req *req;
+	struct ursa_req *req, *next;
 	int spins = 0;
 
 	/*
@@ -634,7 +634,8 @@ void ursa_loop_exit(struct ursa_loop *loop)
 	pthread_mutex_lock(&loop->post_lock);
 	loop->exiting = true;
 	pthread_mutex_unlock(&loop->post_lock);
-	ursa_list_for_each_entry(req, &loop->inflight, node)
+	/* _safe: cancelling a parked recv moves it to loop->later. */
+	ursa_list_for_each_entry_safe(req, next, &loop->inflight, node)
 		__ursa_cancel_one(loop, req);
 	__ursa_timers_cancel_all(loop);
 
@@ -649,7 +650,8 @@ void ursa_loop_exit(struct ursa_loop *loop)
 		if (ret < 0 && ret != -EINTR)
 			break;
 		if (++spins % 64 == 0)
-			ursa_list_for_each_entry(req, &loop->inflight, node)
+			ursa_list_for_each_entry_safe(req, next,
+						      &loop->inflight, node)
 				__ursa_cancel_one(loop, req);
 	}
 	ursa_runq_drain(&loop->rq, 0);
