@@ -266,7 +266,7 @@ benches: $(benches)
 # ---------------------------------------------------------------------------
 # Selftests (kselftest style, their own Makefile).
 
-selftests-out := $(objtree)/selftests
+selftests-out := $(objtree)/build-selftests
 selftests-vars = OUTPUT=$(selftests-out) CC="$(CC)" \
 	URSA_CFLAGS="-I$(objtree)/include -I$(srctree)/include" \
 	URSA_LIBS="$(libursa-a) $(LIBS) -lpthread" \
