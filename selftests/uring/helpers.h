@@ -20,23 +20,13 @@
 #include <sys/utsname.h>
 
 #include <ursa/ursa.h>
+#include <ursa/harness.h>
+#include <ursa/harness_loop.h>
 
 #define NSEC_PER_MSEC 1000000ull
 
-/*
- * ursa_loop_init(), or SKIP when io_uring is missing or disabled (a
- * seccomp profile, kernel.io_uring_disabled, an old kernel).
- */
-#define LOOP_INIT_OR_SKIP(loop, params)                          \
-	do {                                                     \
-		int __ret = ursa_loop_init(loop, params);        \
-		if (__ret == -EPERM || __ret == -ENOSYS)         \
-			SKIP(return, "io_uring unavailable: %s", \
-				   ursa_loop_strerror(__ret));   \
-		ASSERT_EQ(0, __ret)                              \
-		TH_LOG("ursa_loop_init: %d (%s)", __ret,         \
-		       ursa_loop_strerror(__ret));               \
-	} while (0)
+/* The loop-aware helpers of <ursa/harness_loop.h>, in this suite's words. */
+#define LOOP_INIT_OR_SKIP(loop, params) URSA_TH_LOOP_INIT_OR_SKIP(loop, params)
 
 /* A request that counts its callbacks and keeps the last exit. */
 struct treq {
@@ -59,34 +49,13 @@ static inline void treq_init(struct treq *t)
 	ursa_req_init(&t->req, treq_cb);
 }
 
-/* A timer that bounds a run of the loop, so that a bug fails, not hangs. */
-struct guard {
-	struct ursa_timer t;
-	bool fired;
-};
-
-static inline void guard_fn(struct ursa_timer *t)
-{
-	ursa_container_of(t, struct guard, t)->fired = true;
-}
-
 /*
  * Run the loop until @cond holds, for at most @ms milliseconds. The
  * guard's expiry is the only timer expiry it adds, and only on timeout.
  * Evaluates to @cond.
  */
-#define loop_run_until(loop, cond, ms)                                       \
-	({                                                                   \
-		struct guard __g = { .fired = false };                       \
-		ursa_timer_init(&__g.t, guard_fn);                           \
-		ursa_timer_start(loop, &__g.t, (uint64_t)(ms)*NSEC_PER_MSEC, \
-				 0);                                         \
-		while (!(cond) && !__g.fired)                                \
-			if (ursa_loop_run_once(loop, true) < 0)              \
-				break;                                       \
-		ursa_timer_cancel(&__g.t);                                   \
-		(bool)(cond);                                                \
-	})
+#define loop_run_until(loop, cond, ms) \
+	ursa_th_run_until(loop, cond, (uint64_t)(ms)*NSEC_PER_MSEC)
 
 /*
  * Run the loop for @ms milliseconds, to catch a late or second callback.
