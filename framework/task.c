@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -358,8 +359,7 @@ static void task_finish(struct ursa_task *t, struct ursa_exit exit)
 	if (t->interrupted)
 		exit = ursa_exit_interrupt(t->interrupter);
 	t->uninterruptible++;
-	while (t->cur_scope)
-		ursa_scope_close(t->cur_scope, &exit);
+	ursa_scope_close(&t->scope, &exit);
 	t->exit = exit;
 	t->state = TASK_DONE;
 	group_leave(t);
@@ -374,6 +374,14 @@ static void task_finish(struct ursa_task *t, struct ursa_exit exit)
 	__builtin_unreachable();
 }
 
+static void scope_leak_warn(const struct ursa_task *t)
+{
+	fprintf(stderr,
+		"ursa: task %llu (%s) returned with a nested scope open; "
+		"its finalizers are lost\n",
+		(unsigned long long)t->id, t->name ? t->name : "unnamed");
+}
+
 static void task_entry(void *arg)
 {
 	struct ursa_task *t = arg;
@@ -381,7 +389,19 @@ static void task_entry(void *arg)
 #ifdef URSA_ASAN
 	__sanitizer_finish_switch_fiber(NULL, &sched_lo, &sched_size);
 #endif
-	task_finish(t, t->fn(t->arg));
+	struct ursa_exit exit = t->fn(t->arg);
+
+	/*
+	 * A nested scope still open lived in the frame that just returned:
+	 * its memory is no longer ours to read. Its finalizers cannot run;
+	 * say so, and make the task die rather than corrupt the stack.
+	 */
+	if (t->cur_scope != &t->scope) {
+		scope_leak_warn(t);
+		t->cur_scope = &t->scope;
+		exit = ursa_exit_die(-EBUSY);
+	}
+	task_finish(t, exit);
 }
 
 /* ---- spawn, join, interrupt ---- */
@@ -437,7 +457,12 @@ struct ursa_task *ursa_task_spawn(struct ursa_runq *rq, ursa_task_fn *fn,
 
 struct ursa_exit ursa_task_join(struct ursa_task *t)
 {
-	struct ursa_exit e = ursa_await(&t->done);
+	struct ursa_exit e;
+
+	/* Outside a task there is nothing to wait with: keep the handle. */
+	if (!current)
+		return ursa_exit_die(-EPERM);
+	e = ursa_await(&t->done);
 
 	ursa_task_release(t);
 	return e;
@@ -774,6 +799,18 @@ int ursa_scope_open(struct ursa_scope *s)
 	return 0;
 }
 
+/* Is @s one of @t's open scopes, the current one or an enclosing one? */
+static bool scope_in_chain(const struct ursa_task *t,
+			   const struct ursa_scope *s)
+{
+	const struct ursa_scope *c;
+
+	for (c = t->cur_scope; c; c = c->parent)
+		if (c == s)
+			return true;
+	return false;
+}
+
 int ursa_scope_close(struct ursa_scope *s, const struct ursa_exit *exit)
 {
 	struct ursa_exit ok = ursa_exit_success(0);
@@ -781,11 +818,19 @@ int ursa_scope_close(struct ursa_scope *s, const struct ursa_exit *exit)
 
 	if (s->closed)
 		return -EALREADY;
-	s->closed = true;
-	if (t && t->cur_scope == s)
-		t->cur_scope = s->parent;
 	if (!exit)
 		exit = &ok;
+	/*
+	 * Scopes nest: closing one closes the scopes opened inside it
+	 * first, innermost first, so the task's current scope is never a
+	 * closed one.
+	 */
+	if (t && scope_in_chain(t, s)) {
+		while (t->cur_scope != s)
+			ursa_scope_close(t->cur_scope, exit);
+		t->cur_scope = s->parent;
+	}
+	s->closed = true;
 	if (t)
 		t->uninterruptible++;
 	/* Newest first: finalizers are added at the head. */

@@ -473,6 +473,77 @@ static void nested_scopes_close_inner_first(void **state)
 	assert_int_equal(order[4], 1);
 }
 
+static struct ursa_exit close_outer_first(void *arg)
+{
+	struct ursa_finalizer f1, f2, f3;
+	struct ursa_scope outer, inner;
+
+	ursa_scope_add_finalizer(NULL, NULL, fin_mark, (void *)1);
+	assert_int_equal(ursa_scope_open(&outer), 0);
+	ursa_scope_add_finalizer(NULL, &f1, fin_mark, (void *)2);
+	assert_int_equal(ursa_scope_open(&inner), 0);
+	ursa_scope_add_finalizer(NULL, &f2, fin_mark, (void *)3);
+	/* Closing the outer scope closes the inner one first. */
+	assert_int_equal(ursa_scope_close(&outer, NULL), 0);
+	assert_int_equal(ursa_scope_close(&inner, NULL), -EALREADY);
+	/* The root scope is current again. */
+	assert_int_equal(
+		ursa_scope_add_finalizer(NULL, &f3, fin_mark, (void *)4), 0);
+	mark(20);
+	return ursa_exit_success(7);
+}
+
+static void closing_an_outer_scope_closes_the_inner_first(void **state)
+{
+	struct ursa_exit e = run_task(close_outer_first, NULL);
+
+	assert_int_equal(e.kind, URSA_EXIT_SUCCESS);
+	assert_int_equal(e.val, 7);
+	assert_int_equal(norder, 5);
+	assert_int_equal(order[0], 3);
+	assert_int_equal(order[1], 2);
+	assert_int_equal(order[2], 20);
+	assert_int_equal(order[3], 4);
+	assert_int_equal(order[4], 1);
+}
+
+static struct ursa_exit leave_scope_open(void *arg)
+{
+	static struct ursa_finalizer f;
+	static struct ursa_scope s;
+
+	ursa_scope_add_finalizer(NULL, NULL, fin_mark, (void *)1);
+	assert_int_equal(ursa_scope_open(&s), 0);
+	ursa_scope_add_finalizer(NULL, &f, fin_mark, (void *)2);
+	return ursa_exit_success(0);
+}
+
+static void returning_with_a_nested_scope_open_dies(void **state)
+{
+	struct ursa_exit e = run_task(leave_scope_open, NULL);
+
+	/* Only the root scope's finalizer runs; the task dies, it says so. */
+	assert_int_equal(e.kind, URSA_EXIT_DIE);
+	assert_int_equal(e.err, -EBUSY);
+	assert_int_equal(norder, 1);
+	assert_int_equal(order[0], 1);
+}
+
+static void join_outside_a_task_keeps_the_handle(void **state)
+{
+	struct ursa_task *t = spawn(return_arg, (void *)5);
+	struct ursa_exit e;
+
+	drain();
+	e = ursa_task_join(t);
+	assert_int_equal(e.kind, URSA_EXIT_DIE);
+	assert_int_equal(e.err, -EPERM);
+	/* Still ours: ASan and valgrind see a use after free otherwise. */
+	assert_true(ursa_deferred_poll(ursa_task_done(t), &e));
+	assert_int_equal(e.val, 5);
+	ursa_task_release(t);
+}
+
 static struct ursa_exit acquire_ok(void *arg)
 {
 	mark(1);
@@ -758,6 +829,9 @@ int main(void)
 		T(a_task_holds_a_bounded_number_of_finalizers),
 		T(finalizers_run_on_interrupt_and_see_it),
 		T(nested_scopes_close_inner_first),
+		T(closing_an_outer_scope_closes_the_inner_first),
+		T(returning_with_a_nested_scope_open_dies),
+		T(join_outside_a_task_keeps_the_handle),
 		T(acquire_release_registers_only_what_was_acquired),
 		T(finalizers_are_uninterruptible),
 		T(a_group_is_interrupted_and_waited_for_together),

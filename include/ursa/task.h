@@ -136,7 +136,9 @@ struct ursa_task *ursa_task_spawn(struct ursa_runq *rq, ursa_task_fn *fn,
  * @t keeps running until it finishes.
  *
  * Context: A task.
- * Return: @t's exit, or INTERRUPT as above, or DIE(-EPERM) outside a task.
+ * Return: @t's exit, or INTERRUPT as above, or DIE(-EPERM) outside a
+ * task, in which case the handle is not released: release it with
+ * ursa_task_release().
  */
 struct ursa_exit ursa_task_join(struct ursa_task *t);
 
@@ -306,6 +308,13 @@ int ursa_await_emit_room(struct ursa_emit *em);
  * ursa_scope_open() - Open a scope nested in the current task's scope.
  * @s: The scope, in caller-owned memory (usually the task's stack).
  *
+ * Close it with ursa_scope_close() before the function that opened it
+ * returns, as with any block-scoped resource. A task function that
+ * returns with a nested scope still open cannot have that scope's
+ * finalizers run (the scope's memory went with the frame): the task then
+ * prints a warning naming itself, its exit is DIE(-EBUSY), and only its
+ * root scope is closed.
+ *
  * Context: A task.
  * Return: 0, or a negative errno:
  * * -EPERM - not called from a task.
@@ -314,12 +323,13 @@ int ursa_scope_open(struct ursa_scope *s);
 
 /**
  * ursa_scope_close() - Run a scope's finalizers, newest first.
- * @s: The scope; if it is the current task's innermost scope, its parent
- *	becomes current again.
+ * @s: The scope. If it is one of the current task's open scopes, the
+ *	scopes opened inside it are closed first, innermost first, and its
+ *	parent becomes the current scope.
  * @exit: The exit the finalizers see, or %NULL for SUCCESS(0).
  *
  * Finalizers run once each, uninterruptibly when in a task. Effect:
- * Scope.close.
+ * Scope.close, which also closes the scopes forked from it.
  *
  * Context: The scope's thread.
  * Return: 0, or a negative errno:
