@@ -141,6 +141,7 @@ WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes \
 	-Wstrict-prototypes -Wshadow -Wvla -Wformat=2
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 $(WARN) -fPIC -fno-semantic-interposition \
+	-ftls-model=initial-exec \
 	-fno-strict-aliasing -D_GNU_SOURCE
 CPPFLAGS := -I$(objtree)/include -I$(srctree)/include
 DEPFLAGS = -MMD -MP -MF $(@:.o=.d)
