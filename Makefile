@@ -157,13 +157,13 @@ else
 SO_LDFLAGS := -Wl,--no-undefined
 endif
 
-LIBS := -luring
+LIBS := -luring $(if $(filter y,$(CONFIG_URSA_BPF)),-lbpf)
 CMOCKA_LIBS := -lcmocka
 
 # ---------------------------------------------------------------------------
 # Descend into the source folders. Order matters only for readability.
 
-dirs := framework framework/tests uring apps/demo apps/echo tools/bench
+dirs := framework framework/tests uring apps/demo apps/echo tools/bench tools/bpf
 
 lib-objs :=
 all-progs :=
@@ -334,6 +334,7 @@ man: $(public-headers)
 $(objtree)/ursa.pc: $(srctree)/scripts/ursa.pc.in $(srctree)/Makefile
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@REQUIRES_BPF@|$(if $(filter y,$(CONFIG_URSA_BPF)), libbpf)|' \
 		$< > $@
 
 install: all man $(objtree)/ursa.pc
