@@ -71,9 +71,20 @@ int ursa_emit_init(struct ursa_emit *em, struct ursa_runq *rq,
 	return 0;
 }
 
+/*
+ * The ring index @i entries after the head. @head < @cap and @i <= @cap,
+ * so one conditional subtraction wraps it: no division on the hot path.
+ */
+static unsigned int ring_index(const struct ursa_emit *em, unsigned int i)
+{
+	unsigned int idx = em->head + i;
+
+	return idx >= em->cap ? idx - em->cap : idx;
+}
+
 static struct __ursa_emit_slot *slot_at(struct ursa_emit *em, unsigned int i)
 {
-	return &em->ring[(em->head + i) % em->cap];
+	return &em->ring[ring_index(em, i)];
 }
 
 /* Drop the oldest entry, which must be data, through the evict callback. */
@@ -81,7 +92,7 @@ static void evict_head(struct ursa_emit *em)
 {
 	struct ursa_emit_entry e = slot_at(em, 0)->e;
 
-	em->head = (em->head + 1) % em->cap;
+	em->head = ring_index(em, 1);
 	em->count--;
 	em->head_seq++;
 	if (em->on_evict)
@@ -93,7 +104,7 @@ void ursa_emit_destroy(struct ursa_emit *em)
 	while (em->count) {
 		if (slot_at(em, 0)->pending) {
 			ursa_waiter_cancel(&slot_at(em, 0)->pending->w);
-			em->head = (em->head + 1) % em->cap;
+			em->head = ring_index(em, 1);
 			em->count--;
 			continue;
 		}
@@ -191,15 +202,25 @@ static void take_run(struct ursa_work *work)
 	if (em->woken == t)
 		em->woken = NULL;
 
-	while (n < max && head_ready(em)) {
-		struct ursa_emit_entry *dst = t->batch ? &t->batch[n] :
-							 &t->entry;
+	if (t->batch) {
+		struct __ursa_emit_slot *ring = em->ring;
+		unsigned int head = em->head, count = em->count;
 
-		*dst = slot_at(em, 0)->e;
-		em->head = (em->head + 1) % em->cap;
+		/* Copy out up to @max ready entries, stopping at a reservation. */
+		while (n < max && n < count && !ring[head].pending) {
+			t->batch[n++] = ring[head].e;
+			if (++head == em->cap)
+				head = 0;
+		}
+		em->head = head;
+		em->count = count - n;
+		em->head_seq += n;
+	} else if (head_ready(em)) {
+		t->entry = slot_at(em, 0)->e;
+		em->head = ring_index(em, 1);
 		em->count--;
 		em->head_seq++;
-		n++;
+		n = 1;
 	}
 	if (n) {
 		t->what = URSA_TAKE_ELEMENT;
@@ -321,39 +342,62 @@ static int make_room(struct ursa_emit *em, bool reservation)
 	return 0;
 }
 
-static void append(struct ursa_emit *em, const struct ursa_emit_entry *e,
-		   struct ursa_emit_from *pending)
+static inline void append(struct ursa_emit *em, const struct ursa_emit_entry *e,
+			  struct ursa_emit_from *pending)
 {
 	struct __ursa_emit_slot *s = slot_at(em, em->count);
 
 	s->e = *e;
 	s->pending = pending;
 	em->count++;
-	wake_takers(em);
+	/* Nobody waiting, or a take already woken: nothing to do. */
+	if (!ursa_list_empty(&em->takers))
+		wake_takers(em);
+}
+
+/*
+ * The push face's one path. The entry's fields are stored into the slot
+ * one by one: callers pass them in registers, never a struct on the stack
+ * read back whole (a store-forwarding stall on every push).
+ */
+static inline int push(struct ursa_emit *em, void *ptr, int64_t val,
+		       uint64_t tag)
+{
+	struct __ursa_emit_slot *s;
+	int ret;
+
+	/* The common case: open, room under the strategy and in the ring. */
+	if (unlikely((em->state & EMIT_CLOSED) || em->count >= em->capacity ||
+		     em->count >= em->cap)) {
+		ret = make_room(em, false);
+		if (ret)
+			return ret;
+	}
+	s = slot_at(em, em->count);
+	s->e.ptr = ptr;
+	s->e.val = val;
+	s->e.tag = tag;
+	s->pending = NULL;
+	em->count++;
+	/* Nobody waiting, or a take already woken: nothing to do. */
+	if (!ursa_list_empty(&em->takers))
+		wake_takers(em);
+	return 0;
 }
 
 int ursa_emit_push(struct ursa_emit *em, const struct ursa_emit_entry *entry)
 {
-	int ret = make_room(em, false);
-
-	if (ret)
-		return ret;
-	append(em, entry, NULL);
-	return 0;
+	return push(em, entry->ptr, entry->val, entry->tag);
 }
 
 int ursa_emit_single(struct ursa_emit *em, int64_t val)
 {
-	struct ursa_emit_entry e = { .ptr = NULL, .val = val, .tag = 0 };
-
-	return ursa_emit_push(em, &e);
+	return push(em, NULL, val, 0);
 }
 
 int ursa_emit_chunk(struct ursa_emit *em, void *ptr, int64_t len, uint64_t tag)
 {
-	struct ursa_emit_entry e = { .ptr = ptr, .val = len, .tag = tag };
-
-	return ursa_emit_push(em, &e);
+	return push(em, ptr, len, tag);
 }
 
 static int terminate(struct ursa_emit *em, unsigned int how,
@@ -480,7 +524,7 @@ void ursa_emit_cancel(struct ursa_emit *em)
 
 		if (s->pending) {
 			ursa_waiter_cancel(&s->pending->w);
-			em->head = (em->head + 1) % em->cap;
+			em->head = ring_index(em, 1);
 			em->count--;
 			em->head_seq++;
 		} else {

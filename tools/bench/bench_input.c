@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench_input: the hand-off through a single-producer input, callback
+ * producer to callback consumer.
+ *
+ * The producer is a deferred waiter: it emits an element with a fresh
+ * "taken" deferred and awaits that deferred; when a consumer has taken
+ * the element, the waiter runs from the run queue and emits the next. The
+ * consumer is a take callback that takes again. One element per round:
+ * emit, the take's run (which pulls the element and completes the
+ * deferred), the producer's waiter.
+ *
+ * Each repeat runs for a fixed CPU time (this thread's); the median is printed in ns per
+ * element and elements/s, with malloc calls per element (must be 0). The
+ * baseline is Effect's own runtime (SingleProducerAsyncInput hand-off,
+ * one producer fiber and one consumer fiber: 42,296 /s) from
+ * ../shared/reference/effect-semantics.md; Node cannot run in-process.
+ * Only correctness failures (lost or reordered elements, mallocs) make the
+ * exit status non-zero, never speed.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <ursa/input.h>
+
+#include "bench.h"
+
+/*
+ * This thread's CPU time (ns). The cases never block, so CPU time is
+ * their cost, and it does not count the time other processes on a busy
+ * machine take the CPU away.
+ */
+static uint64_t cpu_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#define EFFECT_INPUT_OPS 42296.0
+#define TARGET_OPS 50e6
+
+struct producer {
+	struct ursa_waiter w;
+	struct ursa_deferred taken;
+	struct ursa_input *in;
+	int64_t next, last;
+	int errors;
+};
+
+struct consumer {
+	struct ursa_take t;
+	struct ursa_input *in;
+	int64_t expect;
+	uint64_t got;
+	int errors;
+};
+
+static void producer_emit(struct producer *p)
+{
+	if (p->next > p->last) {
+		ursa_input_done(p->in, 0);
+		return;
+	}
+	ursa_deferred_init(&p->taken);
+	if (ursa_input_emit(p->in, p->next++, &p->taken) ||
+	    ursa_deferred_await(&p->taken, &p->w))
+		p->errors++;
+}
+
+static void producer_fn(struct ursa_waiter *w, const struct ursa_exit *e)
+{
+	producer_emit(ursa_container_of(w, struct producer, w));
+}
+
+static void consumer_fn(struct ursa_take *t)
+{
+	struct consumer *c = ursa_container_of(t, struct consumer, t);
+
+	if (t->what != URSA_TAKE_ELEMENT)
+		return;
+	if (t->exit.val != c->expect++)
+		c->errors++;
+	c->got++;
+	ursa_input_take(c->in, t);
+}
+
+/* Hands @n elements over; returns the elapsed ns. */
+static uint64_t run(struct ursa_runq *rq, uint64_t n, int *errors)
+{
+	struct ursa_input in;
+	struct producer p;
+	struct consumer c;
+	uint64_t start;
+
+	ursa_input_init(&in);
+	ursa_waiter_init(&p.w, rq, producer_fn);
+	p.in = &in;
+	p.next = 1;
+	p.last = (int64_t)n;
+	p.errors = 0;
+	ursa_take_init(&c.t, rq, consumer_fn);
+	c.in = &in;
+	c.expect = 1;
+	c.got = 0;
+	c.errors = 0;
+
+	start = cpu_now_ns();
+	ursa_input_take(&in, &c.t);
+	producer_emit(&p);
+	ursa_runq_drain(rq, 0);
+	start = cpu_now_ns() - start;
+	if (c.got != n || c.errors || p.errors)
+		(*errors)++;
+	return start;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 0.2, ns_per[101], med, ops;
+	uint64_t iters = 1000, m0, m1, total = 0;
+	int repeats = 5, opt, r, errors = 0;
+	struct ursa_runq rq;
+	uint64_t m_probe;
+	void *volatile probe;
+
+	while ((opt = getopt(argc, argv, "r:t:h")) != -1) {
+		switch (opt) {
+		case 'r':
+			repeats = atoi(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		default:
+			fprintf(opt == 'h' ? stdout : stderr,
+				"usage: bench_input [-r REPEATS] [-t SECONDS]\n");
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60)) {
+		fprintf(stderr,
+			"bench_input: -r takes 1 to 101, -t 0 to 60 seconds\n");
+		return 2;
+	}
+	m_probe = bench_malloc_calls();
+	probe = malloc(16);
+	free(probe);
+	if (bench_malloc_calls() == m_probe) {
+		fprintf(stderr,
+			"bench_input: the malloc counter is not hooked\n");
+		return 1;
+	}
+
+	ursa_runq_init(&rq, 0);
+	while (run(&rq, iters, &errors) < 20000000ull)
+		iters *= 2;
+	iters = (uint64_t)(iters * (seconds / 0.02));
+
+	m0 = bench_malloc_calls();
+	for (r = 0; r < repeats; r++) {
+		ns_per[r] = (double)run(&rq, iters, &errors) / (double)iters;
+		total += iters;
+	}
+	m1 = bench_malloc_calls();
+	med = bench_median(ns_per, repeats);
+	ops = 1e9 / med;
+	printf("%-28s %10s %14s %12s\n", "case", "ns/elem", "elems/s",
+	       "mallocs/elem");
+	printf("%-28s %10.2f %14.0f %12.4f\n", "input hand-off (callbacks)",
+	       med, ops, (double)(m1 - m0) / (double)total);
+	printf("  vs Effect 3.22.4 (%.0f /s, reference): %.0fx; target %.0fM/s:"
+	       " %s\n",
+	       EFFECT_INPUT_OPS, ops / EFFECT_INPUT_OPS, TARGET_OPS / 1e6,
+	       ops >= TARGET_OPS ? "met" : "MISSED");
+	if (m1 != m0)
+		errors++;
+	if (errors)
+		fprintf(stderr,
+			"bench_input: %d checks failed (lost or reordered "
+			"elements, or mallocs on the hot path)\n",
+			errors);
+	return errors ? 1 : 0;
+}
