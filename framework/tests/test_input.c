@@ -10,10 +10,15 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
+#include <ursa/err.h>
 #include <ursa/input.h>
+#include <ursa/task.h>
 
 static struct ursa_runq rq;
 
@@ -437,6 +442,226 @@ static void the_producer_waits_for_each_hand_off(void **state)
 		assert_int_equal(c.val[i], i);
 }
 
+/*
+ * "simple concurrent reads" (Channel/reading.test.ts): 128 random ints go
+ * through one input to two consumers; each is seen exactly once, none
+ * missing and none extra. Producer and consumers are tasks, as upstream's
+ * are fibers.
+ */
+#define NR_READS 128
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct reads {
+	struct ursa_input in;
+	int64_t data[NR_READS];
+	int64_t seen[2][NR_READS + 1];
+	int nseen[2];
+	int ends[2];
+	int producer_ret;
+	int add; /* what a nested consumer adds to each element */
+};
+
+static void reads_init(struct reads *r, unsigned int seed)
+{
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	ursa_input_init(&r->in);
+	for (i = 0; i < NR_READS; i++)
+		r->data[i] = (int64_t)rand_r(&seed) - RAND_MAX / 2;
+}
+
+/* Every element exactly once, from the two consumers together. */
+static void reads_check(struct reads *r)
+{
+	int64_t want[NR_READS], got[NR_READS];
+	int i, n = 0, c;
+
+	for (c = 0; c < 2; c++) {
+		assert_int_equal(r->ends[c], 1);
+		for (i = 0; i < r->nseen[c]; i++) {
+			assert_true(n < NR_READS);
+			got[n++] = r->seen[c][i];
+		}
+	}
+	assert_int_equal(n, NR_READS);
+	for (i = 0; i < NR_READS; i++)
+		want[i] = r->data[i] + r->add;
+	qsort(want, NR_READS, sizeof(want[0]), cmp_i64);
+	qsort(got, NR_READS, sizeof(got[0]), cmp_i64);
+	for (i = 0; i < NR_READS; i++)
+		assert_int_equal(got[i], want[i]);
+}
+
+static struct reads *task_reads;
+
+static struct ursa_exit reads_producer(void *arg)
+{
+	struct reads *r = arg;
+	int i, ret;
+
+	for (i = 0; i < NR_READS; i++) {
+		ret = ursa_await_input_emit(&r->in, r->data[i]);
+		if (ret) {
+			r->producer_ret = ret;
+			return ursa_exit_failure(ret);
+		}
+	}
+	r->producer_ret = ursa_input_done(&r->in, 0);
+	return ursa_exit_success(0);
+}
+
+static struct ursa_exit reads_consumer(void *arg)
+{
+	int c = (int)(intptr_t)arg;
+	struct reads *r = task_reads;
+	struct ursa_exit e;
+	int what;
+
+	while ((what = ursa_await_input_take(&r->in, &e)) ==
+	       URSA_TAKE_ELEMENT) {
+		assert_true(r->nseen[c] < NR_READS);
+		r->seen[c][r->nseen[c]++] = e.val;
+		/* Let the other consumer in. */
+		ursa_task_yield();
+	}
+	assert_int_equal(what, URSA_TAKE_END);
+	r->ends[c]++;
+	return ursa_exit_success(0);
+}
+
+static void simple_concurrent_reads(void **state)
+{
+	static struct reads r;
+	unsigned int seed = 0x5eed0128u;
+	struct ursa_task *t[3];
+	int i;
+
+	reads_init(&r, seed);
+	task_reads = &r;
+	t[0] = ursa_task_spawn(&rq, reads_consumer, (void *)(intptr_t)0, NULL);
+	t[1] = ursa_task_spawn(&rq, reads_consumer, (void *)(intptr_t)1, NULL);
+	t[2] = ursa_task_spawn(&rq, reads_producer, &r, NULL);
+	for (i = 0; i < 3; i++)
+		assert_false(IS_ERR(t[i]));
+	drain();
+	for (i = 0; i < 3; i++)
+		ursa_task_release(t[i]);
+	drain();
+	assert_int_equal(r.producer_ret, 0);
+	reads_check(&r);
+	/* Both consumers did their share. */
+	assert_true(r.nseen[0] > 0);
+	assert_true(r.nseen[1] > 0);
+}
+
+/*
+ * "nested concurrent reads": the consumers are callbacks that map each
+ * element (n + 1) and take again from inside their own callback, and the
+ * producer is a callback chain that emits the next element from the
+ * waiter on the previous one's taken deferred.
+ */
+struct nested_consumer {
+	struct ursa_take t;
+	struct reads *r;
+	int c;
+};
+
+static void nested_fn(struct ursa_take *t)
+{
+	struct nested_consumer *nc =
+		ursa_container_of(t, struct nested_consumer, t);
+	struct reads *r = nc->r;
+
+	if (t->what != URSA_TAKE_ELEMENT) {
+		assert_int_equal(t->what, URSA_TAKE_END);
+		r->ends[nc->c]++;
+		return;
+	}
+	assert_true(r->nseen[nc->c] < NR_READS);
+	r->seen[nc->c][r->nseen[nc->c]++] = t->exit.val + r->add;
+	assert_int_equal(ursa_input_take(&r->in, t), 0);
+}
+
+struct chain {
+	struct ursa_waiter w;
+	struct ursa_deferred taken;
+	struct reads *r;
+	int next;
+};
+
+static void chain_emit(struct chain *ch)
+{
+	struct reads *r = ch->r;
+
+	if (ch->next == NR_READS) {
+		r->producer_ret = ursa_input_done(&r->in, 0);
+		return;
+	}
+	ursa_deferred_init(&ch->taken);
+	r->producer_ret =
+		ursa_input_emit(&r->in, r->data[ch->next++], &ch->taken);
+	assert_int_equal(r->producer_ret, 0);
+	assert_int_equal(ursa_deferred_await(&ch->taken, &ch->w), 0);
+}
+
+static void chain_fn(struct ursa_waiter *w, const struct ursa_exit *e)
+{
+	assert_int_equal(e->kind, URSA_EXIT_SUCCESS);
+	chain_emit(ursa_container_of(w, struct chain, w));
+}
+
+static void nested_concurrent_reads(void **state)
+{
+	static struct reads r;
+	struct nested_consumer nc[2];
+	struct chain ch;
+	int i;
+
+	reads_init(&r, 0xc0ffeeu);
+	r.add = 1;
+	for (i = 0; i < 2; i++) {
+		ursa_take_init(&nc[i].t, &rq, nested_fn);
+		nc[i].r = &r;
+		nc[i].c = i;
+		assert_int_equal(ursa_input_take(&r.in, &nc[i].t), 0);
+	}
+	ursa_waiter_init(&ch.w, &rq, chain_fn);
+	ch.r = &r;
+	ch.next = 0;
+	chain_emit(&ch);
+	drain();
+	assert_int_equal(r.producer_ret, 0);
+	reads_check(&r);
+	/* Longest-waiting first: the two consumers alternate. */
+	assert_int_equal(r.nseen[0], NR_READS / 2);
+	assert_int_equal(r.nseen[1], NR_READS / 2);
+	assert_int_equal(r.seen[0][0], r.data[0] + 1);
+	assert_int_equal(r.seen[1][0], r.data[1] + 1);
+}
+
+/* Done and error never wait, even while an element waits for a taker. */
+static void done_and_error_never_wait(void **state)
+{
+	struct ursa_exit e = ursa_exit_failure(-EIO);
+	struct ursa_deferred taken;
+	struct ursa_input in;
+
+	ursa_input_init(&in);
+	ursa_deferred_init(&taken);
+	assert_int_equal(ursa_input_emit(&in, 1, &taken), 0);
+	assert_int_equal(ursa_input_error(&in, &e), 0);
+	assert_true(ursa_input_is_terminal(&in));
+	assert_false(ursa_deferred_is_done(&taken));
+	drain();
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -458,6 +683,9 @@ int main(void)
 		T(error_refuses_a_success_exit),
 		T(take_with_calls_exactly_one_callback),
 		T(the_producer_waits_for_each_hand_off),
+		T(simple_concurrent_reads),
+		T(nested_concurrent_reads),
+		T(done_and_error_never_wait),
 	};
 
 	return cmocka_run_group_tests_name("input", tests, NULL, NULL);
