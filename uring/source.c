@@ -23,6 +23,22 @@ static bool accept_error_transient(int err)
 
 static void accept_arm(struct ursa_accept_source *src);
 
+/*
+ * Arm the accept. A multishot accept takes every connection waiting in
+ * the backlog at once, however many: into a suspend buffer that would
+ * overrun the sink and the held sockets, and close connections that should
+ * have waited in the backlog. So a suspend sink gets one connection per
+ * arm, re-armed from the completion while there is room; the others,
+ * which never refuse for room, get the multishot accept.
+ */
+static int accept_submit(struct ursa_accept_source *src)
+{
+	if (src->sink->strategy == URSA_EMIT_SUSPEND)
+		return ursa_accept(src->loop, &src->req, src->fd, NULL, NULL,
+				   0);
+	return ursa_accept_multishot(src->loop, &src->req, src->fd, 0);
+}
+
 static void accept_finish(struct ursa_accept_source *src,
 			  const struct ursa_exit *exit)
 {
@@ -93,7 +109,8 @@ static void accept_cb(struct ursa_req *req, const struct ursa_exit *exit)
 				accept_hold(src, fd);
 				if (!src->paused) {
 					src->paused = true;
-					ursa_cancel(src->loop, req);
+					if (ursa_req_busy(req))
+						ursa_cancel(src->loop, req);
 				}
 			} else if (ret) {
 				close(fd);
@@ -129,7 +146,7 @@ static void accept_arm(struct ursa_accept_source *src)
 
 	if (src->stopping || src->paused || ursa_req_busy(&src->req))
 		return;
-	ret = ursa_accept_multishot(src->loop, &src->req, src->fd, 0);
+	ret = accept_submit(src);
 	if (ret && ret != -EBUSY) {
 		struct ursa_exit e = ursa_exit_failure(ret);
 
@@ -178,7 +195,7 @@ int ursa_accept_source_start(struct ursa_loop *loop,
 	src->paused = false;
 	ursa_req_init(&src->req, accept_cb);
 	ursa_timer_init(&src->backoff, accept_backoff);
-	ret = ursa_accept_multishot(loop, &src->req, fd, 0);
+	ret = accept_submit(src);
 	if (ret)
 		return ret;
 	sink->data = src;

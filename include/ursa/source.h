@@ -8,9 +8,12 @@
  * (ursa_emit_set_producer(), with the buffer's @data pointing at the
  * source), so the buffer calls it back when it has drained.
  *
- * - The accept source runs a multishot accept and emits each new socket
- *   as a value. When the buffer turns full it cancels the accept;
- *   connections then wait in the kernel's listen backlog.
+ * - The accept source emits each new socket as a value. Into a suspend
+ *   buffer it accepts one connection per submission and submits the next
+ *   only while the buffer takes them, so that connections wait in the
+ *   kernel's listen backlog while the buffer is full (a multishot accept
+ *   would take a whole burst out of the backlog at once). Into the other
+ *   strategies, which never refuse for room, it runs a multishot accept.
  * - The recv source runs a multishot recv into a provided buffer ring and
  *   emits each CQE's bytes as a chunk (ptr, length, tag = buffer id). The
  *   consumer gives each chunk back with ursa_recv_source_release(). The
@@ -47,8 +50,8 @@
 #define URSA_ACCEPT_SOURCE_HELD 64
 
 /**
- * struct ursa_accept_source - Multishot accept into an emit buffer.
- * @req: The multishot accept.
+ * struct ursa_accept_source - Accept connections into an emit buffer.
+ * @req: The accept: single-shot into a suspend buffer, else multishot.
  * @loop: The loop.
  * @sink: The emit buffer that receives the sockets.
  * @fd: The listening socket.
@@ -82,7 +85,8 @@ struct ursa_accept_source {
  *	socket, which the consumer owns.
  *
  * Context: The loop's thread.
- * Return: 0, or a negative errno from ursa_accept_multishot(), or:
+ * Return: 0, or a negative errno from ursa_accept() or
+ * ursa_accept_multishot(), or:
  * * -EINVAL - @sink already has a producer.
  */
 int ursa_accept_source_start(struct ursa_loop *loop,
