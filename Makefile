@@ -271,9 +271,21 @@ selftests-out := $(objtree)/build-selftests
 selftests-vars = OUTPUT=$(selftests-out) CC="$(CC)" \
 	URSA_CFLAGS="-I$(objtree)/include -I$(srctree)/include" \
 	URSA_LIBS="$(libursa-a) $(LIBS) -lpthread" \
-	SAN_CFLAGS="$(SANFLAGS)" V=$(V)
+	SAN_CFLAGS="$(SANFLAGS)" V=$(V) URSA_OBJTREE=$(objtree) \
+	URSA_STAGE=$(stage)
 
-selftests: $(libursa-a)
+# selftests/install builds a program against the installed library: the
+# install is staged under $(stage) (DESTDIR), again when its inputs change.
+stage := $(objtree)/stage
+$(stage)/.staged: $(libursa-a) $(libursa-so) $(objtree)/ursa.pc $(progs) \
+		  $(wildcard $(srctree)/include/ursa/*.h)
+	@echo '  STAGE   $(patsubst $(objtree)/%,%,$(stage))'
+	$(Q)rm -rf $(stage)
+	$(Q)$(MAKE) --no-print-directory -f $(srctree)/Makefile O=$(objtree) \
+		install DESTDIR=$(stage) PREFIX=/usr/local >/dev/null
+	$(Q)touch $@
+
+selftests: $(libursa-a) $(progs) $(stage)/.staged
 	$(Q)$(MAKE) --no-print-directory -C $(srctree)/selftests \
 		$(selftests-vars) all
 selftests_install: selftests
@@ -362,7 +374,7 @@ deps:
 
 clean:
 	@echo '  CLEAN   $(objtree)'
-	$(Q)rm -rf $(objtree)/build-san $(objtree)/selftests \
+	$(Q)rm -rf $(objtree)/build-san $(objtree)/build-selftests $(objtree)/stage \
 		$(objtree)/selftests-install $(objtree)/man-gen $(objtree)/ursa.pc \
 		$(objtree)/libursa.* $(objtree)/include/generated \
 		$(objtree)/include/config

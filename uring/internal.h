@@ -89,8 +89,8 @@ struct io_uring_sqe *__ursa_get_sqe(struct ursa_loop *loop);
 /* Complete @req now with @res (after its last CQE). */
 void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req, int res);
 
-/* Reap and dispatch every CQE that is ready; returns how many. */
-unsigned int __ursa_reap(struct ursa_loop *loop);
+/* Reap and dispatch the CQEs that are ready, at most @max; returns how many. */
+unsigned int __ursa_reap(struct ursa_loop *loop, unsigned int max);
 
 /* timeout.c: fire due timers; the wait bound for the next turn. */
 unsigned int __ursa_timers_run(struct ursa_loop *loop);

@@ -234,7 +234,7 @@ static void sq_flush(struct ursa_loop *loop)
 	loop->stats.enters++;
 	if (ret == -EBUSY || ret == -EAGAIN) {
 		loop->stats.cq_overflows++;
-		__ursa_reap(loop);
+		__ursa_reap(loop, loop->ring.cq.ring_entries);
 		io_uring_submit(&loop->ring);
 	}
 	if (loop->setup_flags & IORING_SETUP_SQPOLL)
@@ -265,10 +265,19 @@ static void sqe_make_ignore(struct io_uring_sqe *sqe)
 	io_uring_sqe_set_data64(sqe, UD_IGNORE);
 }
 
-static struct io_uring_sqe *get_sqes(struct ursa_loop *loop, unsigned int n)
+/* @n SQEs in a row; the fast path is inline, the flushes are not. */
+static inline struct io_uring_sqe *get_sqes(struct ursa_loop *loop,
+					    unsigned int n)
 {
-	if (n > 1 && io_uring_sq_space_left(&loop->ring) < n)
+	struct io_uring_sqe *sqe;
+
+	if (likely(n == 1 || io_uring_sq_space_left(&loop->ring) >= n)) {
+		sqe = io_uring_get_sqe(&loop->ring);
+		if (likely(sqe))
+			return sqe;
+	} else {
 		sq_flush(loop);
+	}
 	return __ursa_get_sqe(loop);
 }
 
@@ -356,7 +365,9 @@ static unsigned int later_run(struct ursa_loop *loop)
 	return n;
 }
 
-void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req, int res)
+/* Inline into the CQE dispatch, which is the hot caller. */
+static inline void req_complete(struct ursa_loop *loop, struct ursa_req *req,
+				int res)
 {
 	struct ursa_exit exit;
 
@@ -379,19 +390,24 @@ void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req, int res)
 		req->cb(req, &exit);
 }
 
-static void req_finish(struct ursa_loop *loop, struct ursa_req *req)
+void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req, int res)
 {
-	const struct __ursa_op_def *def = &__ursa_op_defs[req->opcode];
+	req_complete(loop, req, res);
+}
 
+static inline void req_finish(struct ursa_loop *loop, struct ursa_req *req,
+			      const struct __ursa_op_def *def)
+{
 	if (def->complete && !(req->flags & REQ_F_INTERNAL) &&
 	    !def->complete(loop, req))
 		return;
-	__ursa_req_complete(loop, req, req->res);
+	req_complete(loop, req, req->res);
 }
 
-static void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
-		     uint32_t cflags)
+static inline void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
+			    uint32_t cflags)
 {
+	const struct __ursa_op_def *def;
 	struct ursa_req *req;
 
 	if (unlikely(ud & UD_TAG_MASK)) {
@@ -402,25 +418,27 @@ static void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
 		if (res == -ETIME)
 			loop->stats.timeouts++;
 		if (--req->pending == 0)
-			req_finish(loop, req);
+			req_finish(loop, req, &__ursa_op_defs[req->opcode]);
 		return;
 	}
 	if (unlikely(!ud))
 		return;
 	req = (struct ursa_req *)(uintptr_t)ud;
 
-	if (unlikely(cflags & IORING_CQE_F_NOTIF)) {
-		/* Zero-copy send: the result came first, with F_MORE. */
-		res = req->res;
-	} else if ((cflags & IORING_CQE_F_MORE) &&
-		   !(req->flags & REQ_F_MULTISHOT)) {
-		req->res = res;
-		return;
+	if (unlikely(cflags & (IORING_CQE_F_NOTIF | IORING_CQE_F_MORE))) {
+		if (cflags & IORING_CQE_F_NOTIF) {
+			/* Zero-copy send: the result came first, with F_MORE. */
+			res = req->res;
+		} else if (!(req->flags & REQ_F_MULTISHOT)) {
+			req->res = res;
+			return;
+		}
 	}
+	def = &__ursa_op_defs[req->opcode];
 	/* The loop's own requests (eventfd, wake-ups) stay out of the stats. */
 	if (likely(!(req->flags & REQ_F_INTERNAL))) {
-		if (__ursa_op_defs[req->opcode].cqe)
-			__ursa_op_defs[req->opcode].cqe(loop, req, res, cflags);
+		if (def->cqe)
+			def->cqe(loop, req, res, cflags);
 		if (unlikely(loop->fault))
 			__ursa_fault_apply(loop, req, &res, cflags);
 		loop->stats.completed[req->opcode]++;
@@ -440,11 +458,12 @@ static void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
 	}
 	if (--req->pending)
 		return;
-	req_finish(loop, req);
+	req_finish(loop, req, def);
 }
 
-unsigned int __ursa_reap(struct ursa_loop *loop)
+unsigned int __ursa_reap(struct ursa_loop *loop, unsigned int max)
 {
+	struct io_uring *ring = &loop->ring;
 	struct {
 		uint64_t ud;
 		int32_t res;
@@ -456,21 +475,31 @@ unsigned int __ursa_reap(struct ursa_loop *loop)
 	 * Copy the CQEs out and advance the CQ before dispatching any of
 	 * them: a callback may start requests, and starting may flush a
 	 * full SQ and, on old kernels, reap, which must not see these again.
+	 * Those flushes can refill the CQ while we dispatch, so @max bounds
+	 * the whole call, not one pass.
 	 */
-	for (;;) {
-		struct io_uring_cqe *cqe;
-		unsigned int head, n = 0, i;
+	while (total < max) {
+		unsigned int head, n, i;
 
-		io_uring_for_each_cqe(&loop->ring, head, cqe) {
-			batch[n].ud = cqe->user_data;
-			batch[n].res = cqe->res;
-			batch[n].flags = cqe->flags;
-			if (++n == REAP_BATCH)
-				break;
-		}
+		head = *ring->cq.khead;
+		/* Acquire: the CQEs below the tail are written before it. */
+		n = io_uring_smp_load_acquire(ring->cq.ktail) - head;
 		if (!n)
 			break;
-		io_uring_cq_advance(&loop->ring, n);
+		if (n > REAP_BATCH)
+			n = REAP_BATCH;
+		if (n > max - total)
+			n = max - total;
+		for (i = 0; i < n; i++) {
+			const struct io_uring_cqe *cqe =
+				&ring->cq.cqes[io_uring_cqe_index(
+					ring, head + i, ring->cq.ring_mask)];
+
+			batch[i].ud = cqe->user_data;
+			batch[i].res = cqe->res;
+			batch[i].flags = cqe->flags;
+		}
+		io_uring_cq_advance(ring, n);
 		for (i = 0; i < n; i++)
 			dispatch(loop, batch[i].ud, batch[i].res,
 				 batch[i].flags);
@@ -498,7 +527,7 @@ int ursa_loop_run_once(struct ursa_loop *loop, bool wait)
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
 	bool block, bounded = false;
-	unsigned int n;
+	unsigned int n, reaped, reap_max;
 	int ret = 0;
 
 	loop->stats.turns++;
@@ -533,14 +562,23 @@ int ursa_loop_run_once(struct ursa_loop *loop, bool wait)
 	}
 
 	loop->now = ursa_now_ns();
-	n = __ursa_reap(loop);
+	/*
+	 * At most a CQ's worth of CQEs per turn: callbacks that start work
+	 * which completes at once (or an SQPOLL thread) can refill the CQ
+	 * as fast as we reap it, and the run queue and timers must still
+	 * get their turn. What is left makes the next turn not block.
+	 */
+	reap_max = loop->ring.cq.ring_entries;
+	reaped = __ursa_reap(loop, reap_max);
+	n = reaped;
 	if (unlikely(!ursa_list_empty(&loop->later)))
 		n += later_run(loop);
-	if (IO_URING_READ_ONCE(*loop->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) {
+	if (reaped < reap_max && (IO_URING_READ_ONCE(*loop->ring.sq.kflags) &
+				  IORING_SQ_CQ_OVERFLOW)) {
 		/* The kernel kept the CQEs (FEAT_NODROP); flush and reap. */
 		loop->stats.cq_overflows++;
 		io_uring_get_events(&loop->ring);
-		n += __ursa_reap(loop);
+		n += __ursa_reap(loop, reap_max - reaped);
 	}
 	if (loop->timers)
 		n += __ursa_timers_run(loop);

@@ -29,6 +29,8 @@ struct net_cmd {
 	struct ursa_list_head starved;
 	uint32_t len; /* bytes, or the sockaddr length for connect */
 	int flags;
+	/* ursa_send() chose SEND_ZC: fall back to SEND if the socket can't. */
+	bool zc_auto;
 };
 
 int __ursa_net_prep(struct ursa_req *req, struct io_uring_sqe *sqe)
@@ -147,6 +149,19 @@ bool __ursa_net_complete(struct ursa_loop *loop, struct ursa_req *req)
 	struct ursa_exit exit;
 	int ret;
 
+	if (req->opcode == URSA_OP_SEND_ZC && nc->zc_auto &&
+	    (req->res == -EOPNOTSUPP || req->res == -EINVAL) &&
+	    !(req->flags & REQ_F_CANCELLED)) {
+		/* Not a socket for zero-copy (AF_UNIX, old kernel): send. */
+		nc->zc_auto = false;
+		req->opcode = URSA_OP_SEND;
+		ret = __ursa_resubmit(loop, req);
+		if (ret) {
+			req->res = ret;
+			return true;
+		}
+		return false;
+	}
 	if (!(req->flags & REQ_F_MULTISHOT))
 		return true;
 	if (req->res > 0 || (req->res == 0 && req->opcode == URSA_OP_ACCEPT)) {
@@ -284,7 +299,16 @@ static int send_start(struct ursa_loop *loop, struct ursa_req *req,
 int ursa_send(struct ursa_loop *loop, struct ursa_req *req, int fd,
 	      const void *buf, uint32_t len, int flags)
 {
-	return send_start(loop, req, URSA_OP_SEND, fd, buf, len, flags);
+	const uint32_t zc_min = CONFIG_URSA_SEND_ZC_THRESHOLD;
+	int ret;
+
+	/* The threshold is measured: see Kconfig and docs/uring.md. */
+	if (!zc_min || len < zc_min)
+		return send_start(loop, req, URSA_OP_SEND, fd, buf, len, flags);
+	ret = send_start(loop, req, URSA_OP_SEND_ZC, fd, buf, len, flags);
+	if (!ret)
+		__ursa_cmd(req, struct net_cmd)->zc_auto = true;
+	return ret;
 }
 
 int ursa_send_zc(struct ursa_loop *loop, struct ursa_req *req, int fd,

@@ -87,6 +87,7 @@ const struct __ursa_op_def __ursa_op_defs[URSA_OP_LAST] = {
 			      .needs_fd = 1 },
 	[URSA_OP_SEND_ZC] = { .name = "send_zc",
 			      .prep = __ursa_net_prep,
+			      .complete = __ursa_net_complete,
 			      .transfers = 1,
 			      .needs_fd = 1 },
 	[URSA_OP_SHUTDOWN] = { .name = "shutdown",

@@ -173,7 +173,11 @@ int ursa_recv_multishot(struct ursa_loop *loop, struct ursa_req *req, int fd,
  * @flags: send(2) flags; MSG_NOSIGNAL is added.
  *
  * Completes with the bytes sent, which can be short. io_uring:
- * IORING_OP_SEND.
+ * IORING_OP_SEND; or IORING_OP_SEND_ZC for @len of at least
+ * CONFIG_URSA_SEND_ZC_THRESHOLD bytes when that is not 0, falling back to
+ * IORING_OP_SEND if the socket cannot send zero-copy. The threshold is
+ * measured (docs/uring.md); either way @buf must stay valid until the
+ * request completes.
  *
  * Context: The loop's thread.
  * Return: 0, or a negative errno as for ursa_recv().

@@ -583,4 +583,75 @@ TEST_F(loop, tiny_ring_100k_nops)
 	free(many);
 }
 
+/*
+ * A flood of CQEs cannot starve the run queue. Each NOP's callback starts
+ * it again; on an 8-entry SQ the ninth start flushes the SQ from inside
+ * the reap, and NOPs complete at once, so the CQ refills as fast as it is
+ * reaped. One turn reaps at most a CQ's worth, then runs the run queue.
+ */
+#define NR_FLOOD_REQS 32
+#define NR_FLOOD_MAX 100000
+
+struct flood {
+	struct ursa_req reqs[NR_FLOOD_REQS];
+	struct ursa_work work;
+	unsigned int completed;
+	unsigned int completed_at_work;
+	unsigned int bad;
+	bool stop;
+	bool work_ran;
+};
+
+static struct flood *flood;
+
+static void flood_cb(struct ursa_req *req, const struct ursa_exit *exit)
+{
+	flood->completed++;
+	if (exit->kind != URSA_EXIT_SUCCESS)
+		flood->bad++;
+	if (!flood->stop && flood->completed < NR_FLOOD_MAX &&
+	    ursa_nop(req->loop, req))
+		flood->bad++;
+}
+
+static void flood_work(struct ursa_work *work)
+{
+	struct flood *f = ursa_container_of(work, struct flood, work);
+
+	f->work_ran = true;
+	f->completed_at_work = f->completed;
+	f->stop = true;
+}
+
+TEST_F(loop, reap_capped_per_turn)
+{
+	struct ursa_loop_params p = { .sq_entries = 8, .cq_entries = 16 };
+	struct ursa_loop l2;
+	unsigned int i, cq;
+
+	flood = calloc(1, sizeof(*flood));
+	ASSERT_TRUE(flood != NULL);
+	ASSERT_EQ(0, ursa_loop_init(&l2, &p));
+	cq = l2.ring.cq.ring_entries;
+	for (i = 0; i < NR_FLOOD_REQS; i++) {
+		ursa_req_init(&flood->reqs[i], flood_cb);
+		ASSERT_EQ(0, ursa_nop(&l2, &flood->reqs[i]));
+	}
+	ursa_work_init(&flood->work, flood_work);
+	ASSERT_TRUE(ursa_runq_queue(ursa_loop_runq(&l2), &flood->work));
+
+	ASSERT_LT(0, ursa_loop_run_once(&l2, true));
+	ASSERT_TRUE(flood->work_ran);
+	TH_LOG("%u CQEs dispatched before the run queue ran (CQ %u)",
+	       flood->completed_at_work, cq);
+	ASSERT_GE(cq, flood->completed_at_work);
+
+	/* Stopped: what is in flight completes, and nothing else starts. */
+	ASSERT_EQ(0, ursa_loop_run(&l2));
+	ASSERT_EQ(0u, flood->bad);
+	ASSERT_FALSE(ursa_loop_has_work(&l2));
+	ursa_loop_exit(&l2);
+	free(flood);
+}
+
 TEST_HARNESS_MAIN
