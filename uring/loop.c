@@ -93,6 +93,12 @@ static int ring_setup(struct ursa_loop *loop,
 			if (ret == 0) {
 				loop->setup_flags = p.flags;
 				loop->features = p.features;
+				/*
+				 * Enter by a registered index, not the fd:
+				 * no fget/fput per io_uring_enter (5.18+;
+				 * older kernels refuse and lose nothing).
+				 */
+				io_uring_register_ring_fd(&loop->ring);
 				return 0;
 			}
 			if (ret != -EINVAL)

@@ -174,6 +174,8 @@ int main(int argc, char **argv)
 		ursa_loop_exit(&loop);
 		return 1;
 	}
+	/* As ursa_loop_init() does: enter by the registered ring index. */
+	io_uring_register_ring_fd(&ring);
 	for (k = 0; k < MAX_BATCH; k++) {
 		ursa_req_init(&ops[k].req, NULL);
 		ursa_waiter_init(&ops[k].w, ursa_loop_runq(&loop), woken);
