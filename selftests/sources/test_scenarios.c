@@ -18,7 +18,9 @@
  *
  * Times are scaled down from the seeds (1 s becomes 100 ms or less). No
  * test asserts an upper bound on time; the lower bounds checked are ones
- * the scenario's own sleeps and timers guarantee.
+ * the scenario's own sleeps and timers guarantee. They are read on the
+ * loop's clock (ursa_loop_now()), on which a timer never fires early;
+ * the wall clock can run ahead of the cached loop clock by a turn.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -140,21 +142,21 @@ static struct ursa_exit fast_producer(void *arg)
 	struct slow *s = arg;
 	int i, ret;
 
-	s->start = ursa_now_ns();
+	s->start = ursa_loop_now(s->loop);
 	for (i = 0; i < SLOW_ITEMS; i++) {
-		uint64_t t0 = ursa_now_ns();
+		uint64_t t0 = ursa_loop_now(s->loop);
 
 		ret = ursa_await_input_emit(&s->in, 100 + i);
 		if (ret) {
 			s->err = ret;
 			break;
 		}
-		s->wait_ns[i] = ursa_now_ns() - t0;
+		s->wait_ns[i] = ursa_loop_now(s->loop) - t0;
 		s->taken_at_emit_return[i] = s->taken;
 		ursa_task_sleep(s->loop, FAST_PRODUCER_NS);
 	}
 	ursa_input_done(&s->in, 0);
-	s->end = ursa_now_ns();
+	s->end = ursa_loop_now(s->loop);
 	s->producer_done = true;
 	return ursa_exit_success(0);
 }
@@ -530,11 +532,11 @@ static int batch_flush(struct batching *b, int why)
 /* Sleep @ns, flushing by time at each deadline on the way. */
 static int batch_sleep(struct batching *b, uint64_t ns)
 {
-	uint64_t until = ursa_now_ns() + ns;
+	uint64_t until = ursa_loop_now(b->loop) + ns;
 	int ret = 0;
 
 	for (;;) {
-		uint64_t now = ursa_now_ns();
+		uint64_t now = ursa_loop_now(b->loop);
 
 		if (now >= b->deadline) {
 			ret = batch_flush(b, BY_TIME);
@@ -564,7 +566,7 @@ static struct ursa_exit batch_producer(void *arg)
 	struct batching *b = arg;
 	int ret = 0;
 
-	b->start = ursa_now_ns();
+	b->start = ursa_loop_now(b->loop);
 	b->deadline = b->start + FLUSH_NS;
 	/* The seed's timeline, at a tenth of its times. */
 	ret = ret ?: batch_add(b, 1);
@@ -792,7 +794,7 @@ static struct ursa_exit rl_producer(void *arg)
 	int i, ret;
 
 	for (i = 0; i < RL_ITEMS; i++) {
-		uint64_t t0 = ursa_now_ns();
+		uint64_t t0 = ursa_loop_now(rl->loop);
 
 		/* A token per item: a tick the bucket kept. */
 		ret = ursa_await_emit_take(&rl->tokens, &tok, NULL);
@@ -800,8 +802,8 @@ static struct ursa_exit rl_producer(void *arg)
 			rl->err = ret < 0 ? ret : -EPIPE;
 			break;
 		}
-		rl->waited_ns += ursa_now_ns() - t0;
-		rl->at[i] = ursa_now_ns() - rl->start;
+		rl->waited_ns += ursa_loop_now(rl->loop) - t0;
+		rl->at[i] = ursa_loop_now(rl->loop) - rl->start;
 		ret = ursa_await_input_emit(&rl->out, 10 + i);
 		if (ret) {
 			rl->err = ret;
@@ -837,7 +839,7 @@ TEST_F(sc, rate_limited_producer)
 	/* A bucket of two tokens, one more per period. */
 	ASSERT_EQ(0, ursa_emit_init(&rl.tokens, ursa_loop_runq(&self->loop), 2,
 				    URSA_EMIT_DROPPING));
-	rl.start = ursa_now_ns();
+	rl.start = ursa_loop_now(&self->loop);
 	ASSERT_EQ(0, ursa_tick_source_start(&self->loop, &rl.ts, &rl.tokens,
 					    RL_PERIOD_NS));
 	SPAWN(&self->loop, rl_consumer, &rl);
