@@ -163,7 +163,7 @@ CMOCKA_LIBS := -lcmocka
 # ---------------------------------------------------------------------------
 # Descend into the source folders. Order matters only for readability.
 
-dirs := framework framework/tests uring apps/demo apps/echo tools/bench tools/bpf
+dirs := framework framework/tests uring apps/demo apps/echo apps/fchunk tools/bench tools/bpf
 
 lib-objs :=
 all-progs :=
