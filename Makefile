@@ -163,7 +163,7 @@ CMOCKA_LIBS := -lcmocka
 # ---------------------------------------------------------------------------
 # Descend into the source folders. Order matters only for readability.
 
-dirs := framework framework/tests uring apps/demo apps/echo apps/fchunk tools/bench tools/bpf
+dirs := framework framework/tests uring apps/demo apps/echo apps/http apps/fchunk tools/bench tools/bpf
 
 lib-objs :=
 all-progs :=
@@ -311,11 +311,14 @@ bench: benches
 	$(Q)set -e; for b in $(benches); do echo "# $$b"; $$b; done
 .PHONY: bench
 
-run: all
-ifeq ($(CONFIG_URSA_DEMO),y)
-	$(Q)$(objtree)/apps/demo/ursa-demo
+ifeq ($(CONFIG_URSA_HTTP),y)
+run: $(objtree)/apps/http/ursa-http
+	@echo '  RUN     ursa-http on http://127.0.0.1:8080/ (docs/; Ctrl-C stops it)'
+	$(Q)$(objtree)/apps/http/ursa-http --listen 127.0.0.1:8080 \
+		--root $(srctree)/docs
 else
-	@echo 'make run: no main program is enabled (CONFIG_URSA_DEMO)' >&2; exit 1
+run:
+	@echo 'make run: ursa-http is not enabled (CONFIG_URSA_HTTP)' >&2; exit 1
 endif
 .PHONY: run
 

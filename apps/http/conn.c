@@ -1,0 +1,935 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ursa-http: one connection, driven by completions.
+ *
+ * A connection has at most one socket or file operation in flight (its
+ * &struct ursa_req) and one timer. conn_run() decides what comes next:
+ *
+ *   1. parse what was received, request by request (llhttp pauses after
+ *      each message), appending each response to the output buffer, until
+ *      the input is used up, a file body must be streamed, or the output
+ *      reaches the per-connection send limit;
+ *   2. read the next chunk of a file body being streamed;
+ *   3. send the output, and the file chunk with it, in one gathered send;
+ *   4. otherwise receive more.
+ *
+ * So the responses of pipelined requests go out together, in order, and
+ * nothing more is received while output is pending: a client that does
+ * not read holds at most the send limit plus one response of memory.
+ *
+ * The timer enforces one deadline at a time: the header timeout from the
+ * first byte of a request (408), the keep-alive timeout when idle, the
+ * same timeout for a send that makes no progress, and a short linger
+ * after an error response (so the client reads it instead of a reset).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+
+#define RBUF_INIT 4096u
+#define OBUF_INIT 4096u
+#define FBUF_SIZE 65536u
+#define LINGER_NS (2ull * 1000000000ull)
+#define OMIT UINT64_MAX
+
+static inline struct conn *p2c(llhttp_t *p)
+{
+	return container_of(p, struct conn, parser);
+}
+
+static inline uint32_t off_of(struct conn *c, const char *at)
+{
+	return (uint32_t)(at - c->rbuf);
+}
+
+static void span_add(struct conn *c, struct span *s, const char *at, size_t len)
+{
+	uint32_t off = off_of(c, at);
+
+	if (s->len == 0)
+		s->off = off;
+	s->len = off + (uint32_t)len - s->off;
+	if (off + len > c->keep_end)
+		c->keep_end = off + (uint32_t)len;
+}
+
+static inline bool over_limit(struct conn *c, const struct span *s)
+{
+	return s->off + s->len - c->msg_start > cfg.max_header_bytes;
+}
+
+static void conn_deadline(struct conn *c, uint64_t d)
+{
+	c->deadline = d;
+	if (ursa_timer_armed(&c->timer)) {
+		if (c->timer.expires <= d)
+			return;
+		ursa_timer_cancel(&c->timer);
+	}
+	ursa_timer_start_abs(&c->w->loop, &c->timer, d, 0);
+}
+
+static uint64_t now(struct conn *c)
+{
+	return ursa_loop_now(&c->w->loop);
+}
+
+/* llhttp callbacks */
+
+static int on_message_begin(llhttp_t *p)
+{
+	struct conn *c = p2c(p);
+
+	c->in_msg = true;
+	c->hdr_done = false;
+	c->url_done = false;
+	c->msg_start = c->exec_base;
+	c->keep_end = c->exec_base;
+	c->err_status = 0;
+	c->url = (struct span){ 0, 0 };
+	c->field = (struct span){ 0, 0 };
+	c->value = (struct span){ 0, 0 };
+	memset(c->hdr, 0, sizeof(c->hdr));
+	c->cur_hdr = H_NONE;
+	c->body_bytes = 0;
+	c->msg_deadline = now(c) + cfg.header_timeout_ns;
+	conn_deadline(c, c->msg_deadline);
+	return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+	struct conn *c = p2c(p);
+
+	span_add(c, &c->url, at, len);
+	if (over_limit(c, &c->url)) {
+		c->err_status = 414;
+		return HPE_USER;
+	}
+	return 0;
+}
+
+static int on_url_complete(llhttp_t *p)
+{
+	p2c(p)->url_done = true;
+	return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct conn *c = p2c(p);
+
+	span_add(c, &c->field, at, len);
+	if (over_limit(c, &c->field)) {
+		c->err_status = 431;
+		return HPE_USER;
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	uint32_t len;
+	int id;
+} hdr_names[] = {
+	{ "if-none-match", 13, H_INM }, { "if-modified-since", 17, H_IMS },
+	{ "range", 5, H_RANGE },	{ "user-agent", 10, H_UA },
+	{ "referer", 7, H_REFERER },
+};
+
+/* RFC 9110 token characters. */
+static bool tchar(char ch)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9'))
+		return true;
+	return ch && strchr("!#$%&'*+-.^_`|~", ch);
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+	struct conn *c = p2c(p);
+	const char *f = c->rbuf + c->field.off;
+	size_t i;
+
+	c->cur_hdr = H_NONE;
+	/* llhttp lets an empty name or a space in one through. */
+	if (c->field.len == 0)
+		goto bad;
+	for (i = 0; i < c->field.len; i++)
+		if (!tchar(f[i]))
+			goto bad;
+	for (i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++) {
+		if (c->field.len == hdr_names[i].len &&
+		    !strncasecmp(f, hdr_names[i].name, c->field.len)) {
+			c->cur_hdr = hdr_names[i].id;
+			break;
+		}
+	}
+	c->field = (struct span){ 0, 0 };
+	c->value = (struct span){ 0, 0 };
+	return 0;
+bad:
+	c->err_status = 400;
+	return HPE_USER;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct conn *c = p2c(p);
+
+	span_add(c, &c->value, at, len);
+	if (over_limit(c, &c->value)) {
+		c->err_status = 431;
+		return HPE_USER;
+	}
+	return 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+	struct conn *c = p2c(p);
+
+	if (c->cur_hdr != H_NONE)
+		c->hdr[c->cur_hdr] = c->value;
+	c->cur_hdr = H_NONE;
+	c->value = (struct span){ 0, 0 };
+	return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+	struct conn *c = p2c(p);
+
+	c->hdr_done = true;
+	c->keep_alive = llhttp_should_keep_alive(p);
+	if ((p->flags & F_CONTENT_LENGTH) &&
+	    p->content_length > cfg.max_body_bytes) {
+		c->err_status = 413;
+		return -1;
+	}
+	return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct conn *c = p2c(p);
+
+	c->body_bytes += len;
+	if (c->body_bytes > cfg.max_body_bytes) {
+		c->err_status = 413;
+		return HPE_USER;
+	}
+	return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	/* One request at a time: conn_parse() answers it, then resumes. */
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_url_complete = on_url_complete,
+	.on_header_field = on_header_field,
+	.on_header_field_complete = on_header_field_complete,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* Output */
+
+int out_reserve(struct conn *c, uint32_t n)
+{
+	uint32_t cap = c->ocap;
+	char *p;
+
+	if (c->olen + n <= cap)
+		return 0;
+	while (cap < c->olen + n)
+		cap *= 2;
+	p = realloc(c->obuf, cap);
+	if (!p) {
+		c->dead = true;
+		return -ENOMEM;
+	}
+	c->obuf = p;
+	c->ocap = cap;
+	return 0;
+}
+
+void out_put(struct conn *c, const void *p, uint32_t n)
+{
+	if (out_reserve(c, n))
+		return;
+	memcpy(c->obuf + c->olen, p, n);
+	c->olen += n;
+}
+
+#define out_lit(c, s) out_put(c, s, sizeof(s) - 1)
+
+static void out_str(struct conn *c, const char *s)
+{
+	out_put(c, s, (uint32_t)strlen(s));
+}
+
+static void out_u64(struct conn *c, uint64_t v)
+{
+	char buf[24];
+	int i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out_put(c, buf + i, (uint32_t)(sizeof(buf) - i));
+}
+
+const char *status_text(int status)
+{
+	switch (status) {
+	case 100:
+		return "Continue";
+	case 200:
+		return "OK";
+	case 206:
+		return "Partial Content";
+	case 301:
+		return "Moved Permanently";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 416:
+		return "Range Not Satisfiable";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
+	}
+}
+
+const char *http_date(struct worker *w)
+{
+	time_t t = time(NULL);
+
+	if (t != w->date_sec) {
+		fmt_http_date(w->date, sizeof(w->date), t);
+		w->date_sec = t;
+	}
+	return w->date;
+}
+
+/*
+ * resp_head() - Start a response: the status line and the common
+ * headers, not the blank line that ends them. @clen OMIT leaves out
+ * Content-Length (304). @close ends the connection after it.
+ */
+void resp_head(struct conn *c, int status, const char *ctype, uint64_t clen,
+	       bool close)
+{
+	struct worker *w = c->w;
+
+	if (!c->keep_alive || w->stopping)
+		close = true;
+	out_lit(c, "HTTP/1.1 ");
+	out_u64(c, (uint64_t)status);
+	out_lit(c, " ");
+	out_str(c, status_text(status));
+	out_lit(c, "\r\nServer: " HTTP_NAME "\r\nDate: ");
+	out_str(c, http_date(w));
+	if (ctype) {
+		out_lit(c, "\r\nContent-Type: ");
+		out_str(c, ctype);
+	}
+	if (clen != OMIT) {
+		out_lit(c, "\r\nContent-Length: ");
+		out_u64(c, clen);
+	}
+	if (close)
+		out_lit(c, "\r\nConnection: close\r\n");
+	else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
+		out_lit(c, "\r\nConnection: keep-alive\r\n");
+	else
+		out_lit(c, "\r\n");
+	if (close)
+		c->closing = true;
+	if (status >= 100 && status < HTTP_STATUS_MAX)
+		STAT_ADD(w, status[status], 1);
+	if (cfg.access_log)
+		log_request(c, status, clen == OMIT ? 0 : clen);
+}
+
+void resp_simple(struct conn *c, int status, const char *ctype,
+		 const char *body, uint32_t len, bool head, bool close)
+{
+	resp_head(c, status, ctype, len, close);
+	out_lit(c, "\r\n");
+	if (!head)
+		out_put(c, body, len);
+}
+
+/* Error responses end the connection, as nginx's do. */
+void resp_error(struct conn *c, int status)
+{
+	char body[64];
+	int n = snprintf(body, sizeof(body), "%d %s\n", status,
+			 status_text(status));
+
+	resp_simple(c, status, "text/plain", body, (uint32_t)n, false, true);
+}
+
+/* Requests */
+
+static bool path_is(const char *p, size_t n, const char *lit)
+{
+	return n == strlen(lit) && !memcmp(p, lit, n);
+}
+
+static void handle_request(struct conn *c)
+{
+	const char *url = c->rbuf + c->url.off;
+	uint8_t method = c->parser.method;
+	bool head = method == HTTP_HEAD;
+	bool close = !c->keep_alive;
+	size_t plen;
+
+	if (c->url.len == 0 || url[0] != '/' || c->parser.http_major != 1) {
+		resp_error(c, 400);
+		return;
+	}
+	for (plen = 0; plen < c->url.len; plen++)
+		if (url[plen] == '?' || url[plen] == '#')
+			break;
+	if (method == HTTP_GET || head) {
+		if (path_is(url, plen, "/plaintext"))
+			resp_simple(c, 200, "text/plain", "Hello, World!", 13,
+				    head, close);
+		else if (path_is(url, plen, "/healthz"))
+			resp_simple(c, 200, "text/plain", "ok\n", 3, head,
+				    close);
+		else if (path_is(url, plen, "/metrics"))
+			metrics_write(c, head);
+		else
+			serve_file(c, url, plen, head);
+		if (close)
+			c->closing = true;
+		return;
+	}
+	if (method == HTTP_POST && path_is(url, plen, "/discard")) {
+		char body[64];
+		int n = snprintf(body, sizeof(body), "received %llu bytes\n",
+				 (unsigned long long)c->body_bytes);
+
+		resp_simple(c, 200, "text/plain", body, (uint32_t)n, false,
+			    close);
+		return;
+	}
+	resp_head(c, 405, "text/plain", 23, true);
+	out_str(c, path_is(url, plen, "/discard") ? "Allow: POST\r\n\r\n" :
+						    "Allow: GET, HEAD\r\n\r\n");
+	out_lit(c, "405 Method Not Allowed\n");
+}
+
+/* An unknown method made of capital letters is 501, other junk 400. */
+static int method_status(struct conn *c)
+{
+	uint32_t i, n = 0;
+
+	for (i = c->msg_start; i < c->rlen; i++) {
+		char ch = c->rbuf[i];
+
+		if (ch == ' ')
+			break;
+		if ((ch == '\r' || ch == '\n') && n == 0)
+			continue;
+		if (ch < 'A' || ch > 'Z')
+			return 400;
+		n++;
+	}
+	return n > 0 && n <= 32 ? 501 : 400;
+}
+
+static int parse_status(struct conn *c, llhttp_errno_t err)
+{
+	if (c->err_status)
+		return c->err_status;
+	switch (err) {
+	case HPE_INVALID_METHOD:
+		return method_status(c);
+	case HPE_INVALID_TRANSFER_ENCODING:
+		return 501;
+	default:
+		return 400;
+	}
+}
+
+static void conn_parse(struct conn *c)
+{
+	llhttp_errno_t err;
+
+	while (c->rpos < c->rlen && !c->closing && !c->dead && c->ffd < 0 &&
+	       c->olen < cfg.send_limit) {
+		c->exec_base = c->rpos;
+		err = llhttp_execute(&c->parser, c->rbuf + c->rpos,
+				     c->rlen - c->rpos);
+		if (err == HPE_OK) {
+			c->rpos = c->rlen;
+			break;
+		}
+		if (err == HPE_PAUSED) {
+			c->rpos = off_of(c, llhttp_get_error_pos(&c->parser));
+			llhttp_resume(&c->parser);
+			handle_request(c);
+			c->in_msg = false;
+			continue;
+		}
+		c->rpos = c->rlen;
+		if (err == HPE_PAUSED_UPGRADE) {
+			/* No protocol upgrades: the answer was sent, close. */
+			c->closing = true;
+			break;
+		}
+		resp_error(c, parse_status(c, err));
+		c->in_msg = false;
+		break;
+	}
+	if (!c->in_msg && c->rpos == c->rlen)
+		c->rpos = c->rlen = 0;
+}
+
+/*
+ * Make room to receive. Between requests the parsed bytes are dropped;
+ * inside one, its head is kept (the spans point into it) and body bytes
+ * already parsed are dropped. Returns false when the head of a request
+ * fills the most the buffer may hold: it is answered 414 or 431.
+ */
+static bool conn_make_room(struct conn *c)
+{
+	uint32_t rmax = cfg.max_header_bytes + 8192;
+	uint32_t shift;
+
+	if (!c->in_msg) {
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+		c->rlen -= c->rpos;
+		c->rpos = 0;
+	} else {
+		if (c->hdr_done && c->rpos > c->keep_end) {
+			memmove(c->rbuf + c->keep_end, c->rbuf + c->rpos,
+				c->rlen - c->rpos);
+			c->rlen -= c->rpos - c->keep_end;
+			c->rpos = c->keep_end;
+		}
+		shift = c->msg_start;
+		if (shift && c->rlen == c->rcap) {
+			int i;
+
+			memmove(c->rbuf, c->rbuf + shift, c->rlen - shift);
+			c->rlen -= shift;
+			c->rpos -= shift;
+			c->msg_start = 0;
+			c->keep_end -= shift;
+			if (c->url.len)
+				c->url.off -= shift;
+			if (c->field.len)
+				c->field.off -= shift;
+			if (c->value.len)
+				c->value.off -= shift;
+			for (i = 0; i < H_NR; i++)
+				if (c->hdr[i].len)
+					c->hdr[i].off -= shift;
+		}
+	}
+	if (c->rlen < c->rcap)
+		return true;
+	if (c->rcap < rmax) {
+		uint32_t cap = c->rcap * 2 > rmax ? rmax : c->rcap * 2;
+		char *p = realloc(c->rbuf, cap);
+
+		if (!p) {
+			c->dead = true;
+			return false;
+		}
+		c->rbuf = p;
+		c->rcap = cap;
+		return true;
+	}
+	c->rpos = c->rlen;
+	resp_error(c, c->url_done || c->hdr_done ? 431 : 414);
+	c->in_msg = false;
+	return false;
+}
+
+/* I/O */
+
+static void conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	ursa_timer_cancel(&c->timer);
+	if (c->ffd >= 0)
+		close(c->ffd);
+	close(c->fd);
+	ursa_list_del(&c->node);
+	w->nr_conns--;
+	__atomic_fetch_sub(&nr_open_conns, 1, __ATOMIC_RELAXED);
+	free(c->rbuf);
+	free(c->obuf);
+	free(c->fbuf);
+	free(c);
+	if (w->stopping && w->nr_conns == 0)
+		ursa_timer_cancel(&w->shutdown_timer);
+}
+
+static int start_recv(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->lingering) {
+		c->rlen = c->rpos = 0;
+		c->io = IO_RECV;
+		return ursa_recv(&w->loop, &c->req, c->fd, c->rbuf, c->rcap, 0);
+	}
+	if (c->in_msg)
+		conn_deadline(c, c->msg_deadline);
+	else
+		conn_deadline(c, now(c) + (c->idle_first ?
+						   cfg.header_timeout_ns :
+						   cfg.keepalive_timeout_ns));
+	c->io = IO_RECV;
+	return ursa_recv(&w->loop, &c->req, c->fd, c->rbuf + c->rlen,
+			 c->rcap - c->rlen, 0);
+}
+
+static int start_send(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	conn_deadline(c, now(c) + cfg.keepalive_timeout_ns);
+	c->io = IO_SEND;
+	if (c->fsent == c->flen)
+		return ursa_send(&w->loop, &c->req, c->fd, c->obuf + c->osent,
+				 c->olen - c->osent, 0);
+	c->iov[0].iov_base = c->obuf + c->osent;
+	c->iov[0].iov_len = c->olen - c->osent;
+	c->iov[1].iov_base = c->fbuf + c->fsent;
+	c->iov[1].iov_len = c->flen - c->fsent;
+	memset(&c->msg, 0, sizeof(c->msg));
+	c->msg.msg_iov = c->iov[0].iov_len ? c->iov : c->iov + 1;
+	c->msg.msg_iovlen = c->iov[0].iov_len ? 2 : 1;
+	return ursa_sendmsg(&w->loop, &c->req, c->fd, &c->msg, 0);
+}
+
+static int start_read(struct conn *c)
+{
+	uint32_t n = c->fleft > FBUF_SIZE ? FBUF_SIZE : (uint32_t)c->fleft;
+
+	if (!c->fbuf) {
+		c->fbuf = malloc(FBUF_SIZE);
+		if (!c->fbuf)
+			return -ENOMEM;
+	}
+	c->io = IO_READ;
+	return ursa_read(&c->w->loop, &c->req, c->ffd, c->fbuf, n, c->foff);
+}
+
+static void conn_run(struct conn *c)
+{
+	int ret;
+
+	for (;;) {
+		if (c->io != IO_NONE)
+			return;
+		if (c->dead) {
+			conn_free(c);
+			return;
+		}
+		if (c->ffd >= 0 && c->fleft == 0 && c->fsent == c->flen) {
+			close(c->ffd);
+			c->ffd = -1;
+			if (c->fbuf && c->w->stopping) {
+				free(c->fbuf);
+				c->fbuf = NULL;
+			}
+		}
+		if (c->ffd < 0 && !c->closing && !c->lingering)
+			conn_parse(c);
+		if (c->dead)
+			continue;
+		if (c->ffd >= 0 && c->fsent == c->flen && c->fleft > 0) {
+			ret = start_read(c);
+		} else if (c->osent < c->olen || c->fsent < c->flen) {
+			ret = start_send(c);
+		} else if (c->closing && !c->lingering) {
+			/*
+			 * The last response is out. Half-close and drain
+			 * what the client still sends, briefly, so that it
+			 * reads the response rather than a reset.
+			 */
+			if (c->timed_out || shutdown(c->fd, SHUT_WR)) {
+				c->dead = true;
+				continue;
+			}
+			c->lingering = true;
+			conn_deadline(c, now(c) + LINGER_NS);
+			ret = start_recv(c);
+		} else if (!c->lingering && !c->in_msg && c->w->stopping) {
+			c->dead = true;
+			continue;
+		} else {
+			if (!c->lingering && !conn_make_room(c))
+				continue;
+			ret = start_recv(c);
+		}
+		if (ret) {
+			c->io = IO_NONE;
+			c->dead = true;
+			continue;
+		}
+		return;
+	}
+}
+
+static void on_recv(struct conn *c, int res)
+{
+	if (res > 0)
+		STAT_ADD(c->w, bytes_in, (uint64_t)res);
+	if (c->lingering) {
+		if (res <= 0)
+			c->dead = true;
+		return;
+	}
+	if (res > 0) {
+		c->rlen += (uint32_t)res;
+		c->idle_first = false;
+		return;
+	}
+	if (res == -ECANCELED && c->timed_out && !c->dead) {
+		c->timed_out = false;
+		if (c->in_msg) {
+			STAT_ADD(c->w, timeouts, 1);
+			c->rpos = c->rlen;
+			c->in_msg = false;
+			resp_error(c, 408);
+			return;
+		}
+	}
+	c->dead = true;
+}
+
+static void on_send(struct conn *c, int res)
+{
+	uint32_t a = c->olen - c->osent;
+
+	if (res < 0) {
+		c->dead = true;
+		return;
+	}
+	STAT_ADD(c->w, bytes_out, (uint64_t)res);
+	if ((uint32_t)res >= a) {
+		c->osent = c->olen;
+		c->fsent += (uint32_t)res - a;
+	} else {
+		c->osent += (uint32_t)res;
+	}
+	if (c->osent == c->olen) {
+		c->osent = c->olen = 0;
+		if (c->ocap > 4 * OBUF_INIT && !c->w->stopping) {
+			char *p = realloc(c->obuf, OBUF_INIT);
+
+			if (p) {
+				c->obuf = p;
+				c->ocap = OBUF_INIT;
+			}
+		}
+	}
+	if (c->fsent == c->flen)
+		c->fsent = c->flen = 0;
+}
+
+static void on_read(struct conn *c, int res)
+{
+	if (res <= 0) {
+		/* The file shrank or failed: the promised length cannot be
+		 * kept, so the connection ends here. */
+		c->dead = true;
+		return;
+	}
+	c->flen = (uint32_t)res;
+	c->fsent = 0;
+	c->foff += (uint64_t)res;
+	c->fleft -= (uint64_t)res;
+}
+
+static void conn_io_done(struct ursa_req *req, const struct ursa_exit *e)
+{
+	struct conn *c = container_of(req, struct conn, req);
+	int res = e->kind == URSA_EXIT_SUCCESS ? (int)e->val : e->err;
+	uint8_t io = c->io;
+
+	c->io = IO_NONE;
+	if (c->dead) {
+		conn_run(c);
+		return;
+	}
+	switch (io) {
+	case IO_RECV:
+		on_recv(c, res);
+		break;
+	case IO_SEND:
+		if (c->timed_out)
+			res = -ETIMEDOUT;
+		on_send(c, res);
+		break;
+	case IO_READ:
+		on_read(c, res);
+		break;
+	}
+	conn_run(c);
+}
+
+static void conn_timer_fn(struct ursa_timer *t)
+{
+	struct conn *c = container_of(t, struct conn, timer);
+
+	if (c->deadline > ursa_loop_now(&c->w->loop)) {
+		ursa_timer_start_abs(&c->w->loop, t, c->deadline, 0);
+		return;
+	}
+	if (c->io == IO_READ) {
+		/* A file read is not cut short; check again later. */
+		c->deadline = ursa_loop_now(&c->w->loop) + LINGER_NS;
+		ursa_timer_start_abs(&c->w->loop, t, c->deadline, 0);
+		return;
+	}
+	c->timed_out = true;
+	if (c->io != IO_NONE)
+		ursa_cancel(&c->w->loop, &c->req);
+}
+
+/*
+ * conn_shutdown() - Server shutdown: close an idle connection now, let a
+ * busy one finish its request (its response says Connection: close), or
+ * with @hard, cut it off.
+ */
+void conn_shutdown(struct conn *c, bool hard)
+{
+	bool idle = c->io == IO_RECV && !c->in_msg && !c->lingering &&
+		    c->rlen == c->rpos;
+
+	if (!hard && !idle)
+		return;
+	c->dead = true;
+	if (c->io != IO_NONE)
+		ursa_cancel(&c->w->loop, &c->req);
+	else
+		conn_free(c);
+}
+
+static const char busy_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
+			       "Server: " HTTP_NAME "\r\n"
+			       "Content-Type: text/plain\r\n"
+			       "Content-Length: 24\r\n"
+			       "Connection: close\r\n\r\n"
+			       "503 Service Unavailable\n";
+
+void conn_accepted(struct worker *w, int fd)
+{
+	struct conn *c;
+	int one = 1;
+
+	STAT_ADD(w, accepted, 1);
+	if (w->stopping) {
+		close(fd);
+		return;
+	}
+	if (__atomic_fetch_add(&nr_open_conns, 1, __ATOMIC_RELAXED) >=
+	    cfg.max_conns) {
+		__atomic_fetch_sub(&nr_open_conns, 1, __ATOMIC_RELAXED);
+		/* Over max-conns: a canned 503 if the socket takes it. */
+		if (send(fd, busy_503, sizeof(busy_503) - 1,
+			 MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
+			STAT_ADD(w, status[503], 1);
+		STAT_ADD(w, rejected, 1);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c) {
+		c->rbuf = malloc(RBUF_INIT);
+		c->obuf = malloc(OBUF_INIT);
+	}
+	if (!c || !c->rbuf || !c->obuf) {
+		if (c) {
+			free(c->rbuf);
+			free(c->obuf);
+		}
+		free(c);
+		__atomic_fetch_sub(&nr_open_conns, 1, __ATOMIC_RELAXED);
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->w = w;
+	c->fd = fd;
+	c->ffd = -1;
+	c->rcap = RBUF_INIT;
+	c->ocap = OBUF_INIT;
+	c->idle_first = true;
+	llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+	ursa_req_init(&c->req, conn_io_done);
+	ursa_timer_init(&c->timer, conn_timer_fn);
+	if (cfg.access_log) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		strcpy(c->peer, "-");
+		if (!getpeername(fd, (struct sockaddr *)&ss, &len)) {
+			if (ss.ss_family == AF_INET)
+				inet_ntop(
+					AF_INET,
+					&((struct sockaddr_in *)&ss)->sin_addr,
+					c->peer, sizeof(c->peer));
+			else if (ss.ss_family == AF_INET6)
+				inet_ntop(
+					AF_INET6,
+					&((struct sockaddr_in6 *)&ss)->sin6_addr,
+					c->peer, sizeof(c->peer));
+		}
+	}
+	ursa_list_add_tail(&c->node, &w->conns);
+	w->nr_conns++;
+	conn_run(c);
+}

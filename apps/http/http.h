@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ursa-http: shared types of the server. One &struct worker per thread
+ * owns a loop, a listening socket (SO_REUSEPORT) and its connections; a
+ * &struct conn is one HTTP/1.1 connection, driven by completions.
+ */
+#ifndef URSA_HTTP_H
+#define URSA_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <llhttp.h>
+
+#include <ursa/ursa.h>
+
+#define HTTP_NAME "ursa-http"
+#define HTTP_STATUS_MAX 600
+
+/* Tunables of the whole process, from Kconfig and the command line. */
+struct http_cfg {
+	const char *listen;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	const char *root;
+	int rootfd;
+	unsigned int threads;
+	unsigned int max_conns;
+	uint64_t header_timeout_ns;
+	uint64_t keepalive_timeout_ns;
+	uint32_t max_header_bytes;
+	uint64_t max_body_bytes;
+	uint32_t send_limit;
+	uint64_t shutdown_timeout_ns;
+	const char *access_log;
+	bool sqpoll;
+};
+
+/* Counters of one worker; other threads read them with relaxed loads. */
+struct http_stats {
+	uint64_t status[HTTP_STATUS_MAX];
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t accepted;
+	uint64_t rejected;
+	uint64_t accept_backoffs;
+	uint64_t timeouts;
+	uint64_t log_dropped;
+};
+
+#define STAT_ADD(w, field, n) \
+	__atomic_store_n(&(w)->st.field, (w)->st.field + (n), __ATOMIC_RELAXED)
+
+/* The access log of one worker: two buffers, one filling, one writing. */
+struct alog {
+	int fd;
+	int old_fd;
+	char *buf[2];
+	uint32_t len[2];
+	int cur;
+	bool writing;
+	uint32_t wpos;
+	struct ursa_req req;
+	struct ursa_timer timer;
+	struct worker *w;
+};
+
+struct worker {
+	struct ursa_loop loop;
+	unsigned int id;
+	pthread_t thread;
+	int lfd;
+	bool loop_ready;
+	struct ursa_req accept_req;
+	struct ursa_timer accept_timer;
+	struct ursa_timer shutdown_timer;
+	struct ursa_work stop_work;
+	struct ursa_work reopen_work;
+	struct ursa_list_head conns;
+	unsigned int nr_conns;
+	bool stopping;
+	struct http_stats st;
+	struct alog log;
+	time_t date_sec;
+	char date[40];
+};
+
+struct span {
+	uint32_t off;
+	uint32_t len;
+};
+
+enum conn_io { IO_NONE, IO_RECV, IO_SEND, IO_READ };
+
+enum hdr_id {
+	H_NONE,
+	H_INM,
+	H_IMS,
+	H_RANGE,
+	H_UA,
+	H_REFERER,
+	H_NR,
+};
+
+struct conn {
+	struct worker *w;
+	struct ursa_list_head node;
+	int fd;
+	uint8_t io;
+	bool closing;
+	bool dead;
+	bool timed_out;
+	bool lingering;
+	bool in_msg;
+	bool hdr_done;
+	bool url_done;
+	bool keep_alive;
+	struct ursa_req req;
+	struct ursa_timer timer;
+	uint64_t deadline;
+	uint64_t msg_deadline;
+	bool idle_first;
+	llhttp_t parser;
+	/* Input: rbuf[0, rlen) was received, [0, rpos) parsed. */
+	char *rbuf;
+	uint32_t rcap;
+	uint32_t rlen;
+	uint32_t rpos;
+	uint32_t exec_base;
+	uint32_t msg_start;
+	uint32_t keep_end;
+	int err_status;
+	/* The request being parsed: spans of rbuf. */
+	struct span url;
+	struct span field;
+	struct span value;
+	struct span hdr[H_NR];
+	int cur_hdr;
+	uint64_t body_bytes;
+	/* Output: obuf[osent, olen) is still to send. */
+	char *obuf;
+	uint32_t ocap;
+	uint32_t olen;
+	uint32_t osent;
+	/* A file body being streamed: fbuf[fsent, flen) is still to send. */
+	int ffd;
+	uint64_t foff;
+	uint64_t fleft;
+	char *fbuf;
+	uint32_t flen;
+	uint32_t fsent;
+	struct msghdr msg;
+	struct iovec iov[2];
+	/* For the access log. */
+	char peer[48];
+};
+
+extern struct http_cfg cfg;
+extern struct worker *workers;
+extern unsigned long nr_open_conns;
+
+/* conn.c */
+void conn_accepted(struct worker *w, int fd);
+void conn_shutdown(struct conn *c, bool hard);
+int out_reserve(struct conn *c, uint32_t n);
+void out_put(struct conn *c, const void *p, uint32_t n);
+void resp_head(struct conn *c, int status, const char *ctype, uint64_t clen,
+	       bool close);
+void resp_simple(struct conn *c, int status, const char *ctype,
+		 const char *body, uint32_t len, bool head, bool close);
+void resp_error(struct conn *c, int status);
+const char *status_text(int status);
+const char *http_date(struct worker *w);
+void log_request(struct conn *c, int status, uint64_t body_len);
+
+/* file.c */
+void serve_file(struct conn *c, const char *path, size_t plen, bool head);
+int fmt_http_date(char *buf, size_t size, time_t t);
+
+/* main.c */
+void metrics_write(struct conn *c, bool head);
+void alog_append(struct worker *w, const char *line, size_t len);
+
+#endif /* URSA_HTTP_H */
