@@ -268,7 +268,13 @@ benches: $(benches)
 # Selftests (kselftest style, their own Makefile).
 
 selftests-out := $(objtree)/build-selftests
+# The suites of what the config builds: a program left out has no suite.
+selftests-targets := harness uring tasks_guide sources install \
+	$(if $(filter y,$(CONFIG_URSA_BPF)),bpf) \
+	$(if $(filter y,$(CONFIG_URSA_FCHUNK)),fchunk) \
+	$(if $(filter y,$(CONFIG_URSA_HTTP)),http)
 selftests-vars = OUTPUT=$(selftests-out) CC="$(CC)" \
+	TARGETS="$(strip $(selftests-targets))" \
 	URSA_CFLAGS="-I$(objtree)/include -I$(srctree)/include" \
 	URSA_LIBS="$(libursa-a) $(LIBS) -lpthread" \
 	SAN_CFLAGS="$(SANFLAGS)" V=$(V) URSA_OBJTREE=$(objtree) \
