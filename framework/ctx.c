@@ -43,7 +43,6 @@ void __ursa_ctx_swap(struct __ursa_ctx *from, struct __ursa_ctx *to)
 
 #else
 
-void __ursa_ctx_switch(void **save_sp, void *load_sp);
 void __ursa_ctx_trampoline(void);
 
 void __ursa_ctx_make(struct __ursa_ctx *ctx, void *lo, size_t size,
@@ -71,11 +70,6 @@ void __ursa_ctx_make(struct __ursa_ctx *ctx, void *lo, size_t size,
 #error "no assembly context switch for this architecture: select CONFIG_URSA_CTX_UCONTEXT"
 #endif
 	ctx->sp = sp;
-}
-
-void __ursa_ctx_swap(struct __ursa_ctx *from, struct __ursa_ctx *to)
-{
-	__ursa_ctx_switch(&from->sp, to->sp);
 }
 
 #endif

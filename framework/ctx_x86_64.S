@@ -1,12 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Task context switch for x86-64 (System V ABI). Only what the ABI says
- * a callee must preserve is saved: rbx, rbp, r12-r15, the stack pointer,
- * and the MXCSR and x87 control words. Everything else is caller-saved,
- * and the compiler already spilled it around the call.
+ * a callee must preserve is saved: rbx, rbp, r12-r15 and the stack
+ * pointer. Everything else is caller-saved, and the compiler already
+ * spilled it around the call.
+ *
+ * The ABI also makes the control bits of MXCSR and the x87 control word
+ * callee-saved. They are saved only with CONFIG_URSA_CTX_SAVE_FPENV:
+ * reading MXCSR (STMXCSR) is microcoded and costs about as much as the
+ * rest of the switch on some CPUs, and tasks almost never change rounding
+ * or exception masks. Without it, a task that changes its floating-point
+ * control state must restore it before it awaits, yields or returns (see
+ * docs/tasks.md), as on AArch64, where FPCR is not switched either. With
+ * it, the state is saved on every switch but loaded only when it differs
+ * from the one in force (LDMXCSR and FLDCW serialise the FP pipeline on
+ * other CPUs); MXCSR's status flags (bits 0-5) are caller-saved and are
+ * not compared.
+ *
+ * The frame keeps an 8-byte slot for that state either way, so that
+ * __ursa_ctx_make() builds the same first frame.
  *
  * void __ursa_ctx_switch(void **save_sp, void *load_sp);
  */
+#include <generated/autoconf.h>
+
 	.text
 	.p2align 4
 	.globl	__ursa_ctx_switch
@@ -20,12 +37,23 @@ __ursa_ctx_switch:
 	pushq	%r14
 	pushq	%r15
 	subq	$8, %rsp
+#ifdef CONFIG_URSA_CTX_SAVE_FPENV
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
+	movl	(%rsp), %eax
+	movzwl	4(%rsp), %ecx
 	movq	%rsp, (%rdi)
 	movq	%rsi, %rsp
-	ldmxcsr	(%rsp)
-	fldcw	4(%rsp)
+	xorl	(%rsp), %eax
+	testl	$0xffc0, %eax
+	jnz	3f
+1:	cmpw	4(%rsp), %cx
+	jne	4f
+2:
+#else
+	movq	%rsp, (%rdi)
+	movq	%rsi, %rsp
+#endif
 	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
@@ -34,6 +62,12 @@ __ursa_ctx_switch:
 	popq	%rbx
 	popq	%rbp
 	ret
+#ifdef CONFIG_URSA_CTX_SAVE_FPENV
+3:	ldmxcsr	(%rsp)
+	jmp	1b
+4:	fldcw	4(%rsp)
+	jmp	2b
+#endif
 	.size	__ursa_ctx_switch, . - __ursa_ctx_switch
 
 /*

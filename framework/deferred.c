@@ -16,12 +16,6 @@ enum {
 	DEFERRED_LAZY, /* done by complete_with: each awaiter computes */
 };
 
-enum {
-	WAITER_IDLE = 0,
-	WAITER_WAITING, /* node is on a deferred's waiter list */
-	WAITER_QUEUED, /* node is on the run queue */
-};
-
 void ursa_deferred_init(struct ursa_deferred *d)
 {
 	ursa_list_init(&d->waiters);
@@ -163,7 +157,7 @@ bool ursa_deferred_poll(const struct ursa_deferred *d, struct ursa_exit *exit)
 	return true;
 }
 
-static void waiter_run(struct ursa_work *work)
+void __ursa_waiter_run(struct ursa_work *work)
 {
 	struct ursa_waiter *w =
 		ursa_container_of(work, struct ursa_waiter, work);
@@ -181,7 +175,7 @@ static void waiter_run(struct ursa_work *work)
 void ursa_waiter_init(struct ursa_waiter *w, struct ursa_runq *rq,
 		      ursa_waiter_fn *fn)
 {
-	ursa_work_init(&w->work, waiter_run);
+	ursa_work_init(&w->work, __ursa_waiter_run);
 	w->rq = rq;
 	w->fn = fn;
 	w->state = WAITER_IDLE;

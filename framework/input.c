@@ -32,9 +32,8 @@ void ursa_input_init(struct ursa_input *in)
  * A take woken for the slot pulls the element only now, as its callback
  * is about to run; until then the element is still the input's.
  */
-static void take_run(struct ursa_work *work)
+void __ursa_input_take_pull(struct ursa_take *t)
 {
-	struct ursa_take *t = ursa_container_of(work, struct ursa_take, work);
 	struct ursa_input *in = t->src;
 
 	t->state = TAKE_IDLE;
@@ -52,13 +51,20 @@ static void take_run(struct ursa_work *work)
 		t->exit = in->terminal;
 		t->count = 0;
 	}
+}
+
+void __ursa_input_take_run(struct ursa_work *work)
+{
+	struct ursa_take *t = ursa_container_of(work, struct ursa_take, work);
+
+	__ursa_input_take_pull(t);
 	t->fn(t);
 }
 
 static void take_queue(struct ursa_take *t, int what)
 {
 	t->what = what;
-	__ursa_take_queue(t, take_run);
+	__ursa_take_queue(t, __ursa_input_take_run);
 }
 
 static int terminal_what(const struct ursa_input *in)
@@ -169,7 +175,8 @@ int ursa_input_take(struct ursa_input *in, struct ursa_take *t)
 	}
 	__ursa_take_park(t, &in->takers);
 	/* A consumer is waiting now: producers in await_read may go. */
-	__ursa_waiters_wake_all(&in->readers, &success_zero);
+	if (!ursa_list_empty(&in->readers))
+		__ursa_waiters_wake_all(&in->readers, &success_zero);
 	return 0;
 }
 

@@ -12,6 +12,8 @@
 
 #include <generated/autoconf.h>
 #include <ursa/kconfig.h>
+#include <ursa/list.h>
+#include <ursa/take.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -51,12 +53,43 @@ void __ursa_waiter_park(struct ursa_waiter *w, struct ursa_list_head *list);
 void __ursa_waiter_wake(struct ursa_waiter *w, const struct ursa_exit *exit);
 void __ursa_waiters_wake_all(struct ursa_list_head *list,
 			     const struct ursa_exit *exit);
+enum {
+	WAITER_IDLE = 0,
+	WAITER_WAITING, /* node is on a deferred's waiter list */
+	WAITER_QUEUED, /* node is on the run queue */
+};
+/*
+ * A woken waiter's run queue function, and an input take's, with the part
+ * of the latter that pulls the element: task.c recognises them at the head
+ * of the run queue and does their work itself, to switch straight to the
+ * task they resume.
+ */
+#define __ursa_hidden __attribute__((visibility("hidden")))
+__ursa_hidden void __ursa_waiter_run(struct ursa_work *work);
+__ursa_hidden void __ursa_input_take_run(struct ursa_work *work);
+__ursa_hidden void __ursa_input_take_pull(struct ursa_take *t);
 
 /* Takes (take.c): the same for an input's or emit buffer's consumers. */
 enum { TAKE_IDLE = 0, TAKE_WAITING, TAKE_QUEUED };
-void __ursa_take_park(struct ursa_take *t, struct ursa_list_head *list);
-void __ursa_take_queue(struct ursa_take *t, void (*run)(struct ursa_work *));
 bool __ursa_take_unlink(struct ursa_take *t);
+
+/* Inline: each element's hand-off parks and queues a take once. */
+static inline void __ursa_take_park(struct ursa_take *t,
+				    struct ursa_list_head *list)
+{
+	t->state = TAKE_WAITING;
+	ursa_list_add_tail(&t->work.node, list);
+}
+
+static inline void __ursa_take_queue(struct ursa_take *t,
+				     void (*run)(struct ursa_work *))
+{
+	if (t->state == TAKE_WAITING)
+		ursa_list_del(&t->work.node);
+	t->work.fn = run;
+	t->state = TAKE_QUEUED;
+	ursa_list_add_tail(&t->work.node, &t->rq->queue);
+}
 
 struct ursa_input;
 struct ursa_deferred;

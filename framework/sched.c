@@ -11,28 +11,37 @@ void ursa_runq_init(struct ursa_runq *rq, unsigned int budget)
 	ursa_list_init(&rq->queue);
 	rq->budget = budget ? budget : URSA_RUNQ_DEFAULT_BUDGET;
 	rq->nr_run = 0;
+	rq->batch_left = 0;
 	ursa_list_init(&rq->tasks);
 	rq->nr_tasks = 0;
 }
 
 unsigned int ursa_runq_run(struct ursa_runq *rq)
 {
-	unsigned int n = 0;
+	unsigned int n;
 
 	/*
 	 * Pop before calling, so the callback sees its item idle and may
 	 * queue it again, cancel a sibling, or free it. Cancelled siblings
 	 * are simply no longer on the list when their turn would come.
+	 *
+	 * The budget lives in @rq, not here: a task that suspends may run
+	 * the next item (another task's resumption) itself and switch
+	 * straight to that task, and it takes that item from this batch's
+	 * budget (task.c, switch_out()).
 	 */
-	while (n < rq->budget && !ursa_list_empty(&rq->queue)) {
+	rq->batch_left = rq->budget;
+	while (rq->batch_left && !ursa_list_empty(&rq->queue)) {
 		struct ursa_work *work;
 
 		work = ursa_list_first_entry(&rq->queue, struct ursa_work,
 					     node);
 		ursa_list_del_init(&work->node);
-		n++;
+		rq->batch_left--;
 		work->fn(work);
 	}
+	n = rq->budget - rq->batch_left;
+	rq->batch_left = 0;
 	rq->nr_run += n;
 	return n;
 }

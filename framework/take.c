@@ -25,21 +25,6 @@ bool ursa_take_is_pending(const struct ursa_take *t)
 	return t->state != TAKE_IDLE;
 }
 
-void __ursa_take_park(struct ursa_take *t, struct ursa_list_head *list)
-{
-	t->state = TAKE_WAITING;
-	ursa_list_add_tail(&t->work.node, list);
-}
-
-void __ursa_take_queue(struct ursa_take *t, void (*run)(struct ursa_work *))
-{
-	if (t->state == TAKE_WAITING)
-		ursa_list_del(&t->work.node);
-	t->work.fn = run;
-	t->state = TAKE_QUEUED;
-	ursa_list_add_tail(&t->work.node, &t->rq->queue);
-}
-
 bool __ursa_take_unlink(struct ursa_take *t)
 {
 	if (t->state == TAKE_IDLE)

@@ -20,8 +20,14 @@
 #include <cmocka.h>
 #include <valgrind/valgrind.h>
 
+#include <generated/autoconf.h>
 #include <ursa/err.h>
 #include <ursa/task.h>
+
+#if defined(__x86_64__) && defined(CONFIG_URSA_CTX_SAVE_FPENV)
+#include <xmmintrin.h>
+#define TEST_FPENV 1
+#endif
 
 static struct ursa_runq rq;
 static int order[64];
@@ -157,6 +163,187 @@ static void yield_lets_the_others_run_first(void **state)
 	ursa_task_release(a);
 	ursa_task_release(b);
 }
+
+/*
+ * A task that suspends switches straight to the next task in line when
+ * the head of the run queue only resumes one; anything else still runs
+ * from the scheduler. Either way the order is the run queue's FIFO order.
+ */
+static struct ursa_work cb_work;
+static bool cb_saw_a_task;
+
+static void cb_mark(struct ursa_work *w)
+{
+	cb_saw_a_task = ursa_task_current() != NULL;
+	mark(30);
+}
+
+static struct ursa_exit queue_cb_and_yield(void *arg)
+{
+	mark(10);
+	ursa_runq_queue(&rq, &cb_work);
+	ursa_task_yield();
+	mark(11);
+	ursa_task_yield();
+	mark(12);
+	return ursa_exit_success(0);
+}
+
+static struct ursa_exit yield_twice(void *arg)
+{
+	mark(20);
+	ursa_task_yield();
+	mark(21);
+	ursa_task_yield();
+	mark(22);
+	return ursa_exit_success(0);
+}
+
+static void switches_keep_fifo_order_with_callbacks(void **state)
+{
+	static const int want[] = { 10, 20, 30, 11, 21, 12, 22 };
+	struct ursa_task *a, *b;
+	unsigned int i;
+
+	ursa_work_init(&cb_work, cb_mark);
+	cb_saw_a_task = true;
+	a = spawn(queue_cb_and_yield, NULL);
+	b = spawn(yield_twice, NULL);
+	drain();
+	assert_int_equal(norder, 7);
+	for (i = 0; i < 7; i++)
+		assert_int_equal(order[i], want[i]);
+	/* The callback ran from the scheduler, not inside a task. */
+	assert_false(cb_saw_a_task);
+	ursa_task_release(a);
+	ursa_task_release(b);
+}
+
+static unsigned int steps;
+
+static struct ursa_exit count_steps(void *arg)
+{
+	int i;
+
+	steps++;
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(ursa_task_yield(), 0);
+		steps++;
+	}
+	return ursa_exit_success(0);
+}
+
+static void the_budget_counts_task_to_task_switches(void **state)
+{
+	struct ursa_task *a, *b;
+	unsigned int n, total = 0, calls = 0;
+
+	ursa_runq_init(&rq, 4);
+	a = spawn(count_steps, NULL);
+	b = spawn(count_steps, NULL);
+	/*
+	 * Each start and each return from a yield is one run queue item,
+	 * whether the scheduler or the yielding task ran it: a batch stops
+	 * after 4, so the loop still gets control back between batches.
+	 */
+	while (ursa_runq_has_work(&rq)) {
+		n = ursa_runq_run(&rq);
+		assert_true(n >= 1 && n <= 4);
+		total += n;
+		calls++;
+		assert_int_equal(steps, total);
+		assert_int_equal(rq.batch_left, 0);
+	}
+	assert_int_equal(total, 2 + 2 * 100);
+	assert_int_equal(rq.nr_run, total);
+	assert_true(calls >= total / 4);
+	steps = 0;
+	ursa_task_release(a);
+	ursa_task_release(b);
+}
+
+static struct ursa_exit lazy_effect(void *arg)
+{
+	mark(ursa_task_current() ? 1 : 0);
+	return ursa_exit_success(5);
+}
+
+static struct ursa_exit await_lazy(void *arg)
+{
+	struct ursa_exit e = ursa_await(arg);
+
+	assert_int_equal(e.val, 5);
+	mark(2);
+	return ursa_exit_success(0);
+}
+
+static struct ursa_exit complete_lazily(void *arg)
+{
+	ursa_deferred_complete_with(arg, lazy_effect, NULL);
+	/* Suspend with the lazy waiter at the head of the queue. */
+	ursa_task_yield();
+	mark(3);
+	return ursa_exit_success(0);
+}
+
+static void a_lazy_effect_runs_outside_any_task(void **state)
+{
+	struct ursa_deferred d;
+	struct ursa_task *a, *b;
+
+	ursa_deferred_init(&d);
+	a = spawn(await_lazy, &d);
+	b = spawn(complete_lazily, &d);
+	drain();
+	/* The effect ran from the scheduler (0), then the awaiter, then b. */
+	assert_int_equal(norder, 3);
+	assert_int_equal(order[0], 0);
+	assert_int_equal(order[1], 2);
+	assert_int_equal(order[2], 3);
+	ursa_task_release(a);
+	ursa_task_release(b);
+}
+
+#ifdef TEST_FPENV
+/*
+ * With CONFIG_URSA_CTX_SAVE_FPENV, a task's MXCSR rounding mode is its
+ * own: the next task does not see it, and it is back after the switch.
+ */
+#define MXCSR_RC 0x6000u
+#define MXCSR_RC_UP 0x4000u
+
+static struct ursa_exit round_up_and_yield(void *arg)
+{
+	unsigned int saved = _mm_getcsr();
+
+	_mm_setcsr((saved & ~MXCSR_RC) | MXCSR_RC_UP);
+	ursa_task_yield();
+	mark((_mm_getcsr() & MXCSR_RC) == MXCSR_RC_UP);
+	_mm_setcsr(saved);
+	return ursa_exit_success(0);
+}
+
+static struct ursa_exit see_round_to_nearest(void *arg)
+{
+	mark(10 + ((_mm_getcsr() & MXCSR_RC) == 0));
+	ursa_task_yield();
+	return ursa_exit_success(0);
+}
+
+static void each_task_keeps_its_fp_environment(void **state)
+{
+	struct ursa_task *a = spawn(round_up_and_yield, NULL);
+	struct ursa_task *b = spawn(see_round_to_nearest, NULL);
+
+	drain();
+	assert_int_equal(norder, 2);
+	assert_int_equal(order[0], 11);
+	assert_int_equal(order[1], 1);
+	assert_int_equal(_mm_getcsr() & MXCSR_RC, 0);
+	ursa_task_release(a);
+	ursa_task_release(b);
+}
+#endif
 
 static void outside_a_task_awaits_are_refused(void **state)
 {
@@ -817,6 +1004,12 @@ int main(void)
 		T(spawn_never_runs_the_task_inline),
 		T(awaiting_a_done_deferred_does_not_switch),
 		T(yield_lets_the_others_run_first),
+		T(switches_keep_fifo_order_with_callbacks),
+		T(the_budget_counts_task_to_task_switches),
+		T(a_lazy_effect_runs_outside_any_task),
+#ifdef TEST_FPENV
+		T(each_task_keeps_its_fp_environment),
+#endif
 		T(outside_a_task_awaits_are_refused),
 		T(interrupting_an_await_on_a_deferred),
 		T(an_interrupt_before_the_start_ends_the_first_await),

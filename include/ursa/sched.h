@@ -53,6 +53,10 @@ struct ursa_work {
  * @queue: The queued items, oldest first.
  * @budget: The most items one ursa_runq_run() call runs (count).
  * @nr_run: Items run since init (count), for counters.
+ * @batch_left: Items the batch running now may still run (count); 0 when
+ *	no ursa_runq_run() call is running. A task that suspends may run
+ *	the next item itself, when that item only resumes another task (see
+ *	framework/task.c), and takes it from this budget.
  * @tasks: Tasks spawned on this run queue that have not finished.
  * @nr_tasks: How many (count).
  */
@@ -60,6 +64,7 @@ struct ursa_runq {
 	struct ursa_list_head queue;
 	unsigned int budget;
 	uint64_t nr_run;
+	unsigned int batch_left;
 	struct ursa_list_head tasks;
 	unsigned int nr_tasks;
 };
