@@ -65,6 +65,14 @@ int __ursa_net_prep(struct ursa_req *req, struct io_uring_sqe *sqe)
 			sqe->buf_group = nc->br->bgid;
 			break;
 		}
+		if (nc->br) {
+			if (!nc->br->ring)
+				return -EINVAL;
+			io_uring_prep_recv(sqe, req->fd, NULL, 0, nc->flags);
+			sqe->flags |= IOSQE_BUFFER_SELECT;
+			sqe->buf_group = nc->br->bgid;
+			break;
+		}
 		if (nc->len > INT32_MAX || (!nc->buf && nc->len))
 			return -EINVAL;
 		io_uring_prep_recv(sqe, req->fd, nc->buf, nc->len, nc->flags);
@@ -98,13 +106,13 @@ int __ursa_net_prep(struct ursa_req *req, struct io_uring_sqe *sqe)
 	return 0;
 }
 
-/* Every CQE of a multishot recv that carries a buffer takes it from the ring. */
+/* Every CQE of a recv that carries a buffer takes it from the ring. */
 void __ursa_recv_cqe(struct ursa_loop *loop, struct ursa_req *req, int res,
 		     uint32_t cqe_flags)
 {
 	struct net_cmd *nc = __ursa_cmd(req, struct net_cmd);
 
-	if ((req->flags & REQ_F_MULTISHOT) && (cqe_flags & IORING_CQE_F_BUFFER))
+	if (nc->br && (cqe_flags & IORING_CQE_F_BUFFER))
 		nc->br->available--;
 }
 
@@ -162,8 +170,13 @@ bool __ursa_net_complete(struct ursa_loop *loop, struct ursa_req *req)
 		}
 		return false;
 	}
-	if (!(req->flags & REQ_F_MULTISHOT))
+	if (!(req->flags & REQ_F_MULTISHOT)) {
+		/* ursa_recv_select() reports an empty ring, and counts it. */
+		if (req->opcode == URSA_OP_RECV && nc->br &&
+		    req->res == -ENOBUFS)
+			loop->stats.enobufs++;
 		return true;
+	}
 	if (req->res > 0 || (req->res == 0 && req->opcode == URSA_OP_ACCEPT)) {
 		/* Deliver it as one of many, even if a cancel is on its way. */
 		req->cqe_flags |= IORING_CQE_F_MORE;
@@ -279,6 +292,21 @@ int ursa_recv_multishot(struct ursa_loop *loop, struct ursa_req *req, int fd,
 	if (ret)
 		req->flags &= ~REQ_F_MULTISHOT;
 	return ret;
+}
+
+int ursa_recv_select(struct ursa_loop *loop, struct ursa_req *req, int fd,
+		     struct ursa_buf_ring *br, int flags)
+{
+	struct net_cmd *nc;
+
+	if (req->flags & REQ_F_INFLIGHT)
+		return -EBUSY;
+	if (!br || br->loop != loop)
+		return -EINVAL;
+	nc = net_cmd_reset(req, fd);
+	nc->br = br;
+	nc->flags = flags;
+	return __ursa_start(loop, req, URSA_OP_RECV);
 }
 
 static int send_start(struct ursa_loop *loop, struct ursa_req *req,

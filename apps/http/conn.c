@@ -17,6 +17,15 @@
  * nothing more is received while output is pending: a client that does
  * not read holds at most the send limit plus one response of memory.
  *
+ * Memory: an idle connection holds no buffer. Between requests it waits
+ * in a recv that takes a buffer from the worker's ring (ursa_recv_select())
+ * only when bytes arrive; they are copied into an input buffer from the
+ * worker's pool and the ring buffer goes straight back. The input buffer
+ * returns to the pool once everything received has been parsed, the
+ * output buffer once the response is sent, the file buffer once the file
+ * is. Only a request that arrives in pieces keeps its input buffer while
+ * it waits, and then receives straight into it.
+ *
  * The timer enforces one deadline at a time: the header timeout from the
  * first byte of a request (408), the keep-alive timeout when idle, the
  * same timeout for a send that makes no progress, and a short linger
@@ -33,9 +42,6 @@
 
 #include "http.h"
 
-#define RBUF_INIT 4096u
-#define OBUF_INIT 4096u
-#define FBUF_SIZE 65536u
 #define LINGER_NS (2ull * 1000000000ull)
 #define OMIT UINT64_MAX
 
@@ -249,24 +255,112 @@ static const llhttp_settings_t settings = {
 	.on_message_complete = on_message_complete,
 };
 
+/* Buffers */
+
+void *pool_get(struct pool *p)
+{
+	void *buf = p->free;
+
+	if (buf) {
+		p->free = *(void **)buf;
+		p->nr--;
+		return buf;
+	}
+	p->mallocs++;
+	return malloc(p->size);
+}
+
+void pool_put(struct pool *p, void *buf)
+{
+	if (!buf)
+		return;
+	if (p->nr >= p->max) {
+		free(buf);
+		return;
+	}
+	*(void **)buf = p->free;
+	p->free = buf;
+	p->nr++;
+}
+
+void pool_drain(struct pool *p)
+{
+	while (p->free) {
+		void *buf = p->free;
+
+		p->free = *(void **)buf;
+		free(buf);
+	}
+	p->nr = 0;
+}
+
+/* Buffers of BUF_SIZE and BIG_SIZE bytes are pooled, others malloc'd. */
+static struct pool *pool_of(struct worker *w, uint32_t cap)
+{
+	if (cap == BUF_SIZE)
+		return &w->bufs;
+	if (cap == BIG_SIZE)
+		return &w->big;
+	return NULL;
+}
+
+static void buf_put(struct worker *w, char **bufp, uint32_t *capp)
+{
+	struct pool *p = pool_of(w, *capp);
+
+	if (p)
+		pool_put(p, *bufp);
+	else
+		free(*bufp);
+	*bufp = NULL;
+	*capp = 0;
+}
+
+/*
+ * Grow *@bufp, which holds @used bytes, to at least @cap bytes: to a
+ * pooled size while one fits, to exactly @cap past that.
+ */
+static int buf_grow(struct worker *w, char **bufp, uint32_t *capp, uint32_t cap,
+		    uint32_t used)
+{
+	struct pool *pool;
+	char *p;
+
+	if (cap <= BUF_SIZE)
+		cap = BUF_SIZE;
+	else if (cap <= BIG_SIZE)
+		cap = BIG_SIZE;
+	pool = pool_of(w, cap);
+	if (!pool && *bufp && !pool_of(w, *capp)) {
+		p = realloc(*bufp, cap);
+	} else {
+		p = pool ? pool_get(pool) : malloc(cap);
+		if (p && *bufp) {
+			memcpy(p, *bufp, used);
+			buf_put(w, bufp, capp);
+		}
+	}
+	if (!p)
+		return -ENOMEM;
+	*bufp = p;
+	*capp = cap;
+	return 0;
+}
+
 /* Output */
 
 int out_reserve(struct conn *c, uint32_t n)
 {
-	uint32_t cap = c->ocap;
-	char *p;
+	uint32_t cap = c->ocap ? c->ocap : BUF_SIZE;
 
-	if (c->olen + n <= cap)
+	if (c->obuf && c->olen + n <= c->ocap)
 		return 0;
 	while (cap < c->olen + n)
 		cap *= 2;
-	p = realloc(c->obuf, cap);
-	if (!p) {
+	if (buf_grow(c->w, &c->obuf, &c->ocap, cap, c->olen)) {
 		c->dead = true;
 		return -ENOMEM;
 	}
-	c->obuf = p;
-	c->ocap = cap;
 	return 0;
 }
 
@@ -542,9 +636,11 @@ static bool conn_make_room(struct conn *c)
 	uint32_t shift;
 
 	if (!c->in_msg) {
-		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-		c->rlen -= c->rpos;
-		c->rpos = 0;
+		if (c->rpos) {
+			memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+			c->rlen -= c->rpos;
+			c->rpos = 0;
+		}
 	} else {
 		if (c->hdr_done && c->rpos > c->keep_end) {
 			memmove(c->rbuf + c->keep_end, c->rbuf + c->rpos,
@@ -575,15 +671,14 @@ static bool conn_make_room(struct conn *c)
 	if (c->rlen < c->rcap)
 		return true;
 	if (c->rcap < rmax) {
-		uint32_t cap = c->rcap * 2 > rmax ? rmax : c->rcap * 2;
-		char *p = realloc(c->rbuf, cap);
+		uint32_t cap = c->rcap ? c->rcap * 2 : BUF_SIZE;
 
-		if (!p) {
+		if (cap > rmax)
+			cap = rmax;
+		if (buf_grow(c->w, &c->rbuf, &c->rcap, cap, c->rlen)) {
 			c->dead = true;
 			return false;
 		}
-		c->rbuf = p;
-		c->rcap = cap;
 		return true;
 	}
 	c->rpos = c->rlen;
@@ -605,12 +700,27 @@ static void conn_free(struct conn *c)
 	ursa_list_del(&c->node);
 	w->nr_conns--;
 	__atomic_fetch_sub(&nr_open_conns, 1, __ATOMIC_RELAXED);
-	free(c->rbuf);
-	free(c->obuf);
-	free(c->fbuf);
+	buf_put(w, &c->rbuf, &c->rcap);
+	buf_put(w, &c->obuf, &c->ocap);
+	pool_put(&w->fbufs, c->fbuf);
 	free(c);
 	if (w->stopping && w->nr_conns == 0)
 		ursa_timer_cancel(&w->shutdown_timer);
+}
+
+/* Between requests, wait with no buffer: the ring lends one. */
+static int start_recv_ring(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	buf_put(w, &c->rbuf, &c->rcap);
+	c->rlen = c->rpos = 0;
+	if (!c->lingering)
+		conn_deadline(c, now(c) + (c->idle_first ?
+						   cfg.header_timeout_ns :
+						   cfg.keepalive_timeout_ns));
+	c->io = IO_RECV_RING;
+	return ursa_recv_select(&w->loop, &c->req, c->fd, &w->br, 0);
 }
 
 static int start_recv(struct conn *c)
@@ -619,6 +729,8 @@ static int start_recv(struct conn *c)
 
 	if (c->lingering) {
 		c->rlen = c->rpos = 0;
+		if (!c->rbuf && buf_grow(w, &c->rbuf, &c->rcap, BUF_SIZE, 0))
+			return -ENOMEM;
 		c->io = IO_RECV;
 		return ursa_recv(&w->loop, &c->req, c->fd, c->rbuf, c->rcap, 0);
 	}
@@ -657,12 +769,22 @@ static int start_read(struct conn *c)
 	uint32_t n = c->fleft > FBUF_SIZE ? FBUF_SIZE : (uint32_t)c->fleft;
 
 	if (!c->fbuf) {
-		c->fbuf = malloc(FBUF_SIZE);
+		c->fbuf = pool_get(&c->w->fbufs);
 		if (!c->fbuf)
 			return -ENOMEM;
 	}
 	c->io = IO_READ;
 	return ursa_read(&c->w->loop, &c->req, c->ffd, c->fbuf, n, c->foff);
+}
+
+/* Wait in the ring, unless it ran dry under this connection last time. */
+static bool ring_ok(struct conn *c)
+{
+	if (c->nobufs) {
+		c->nobufs = false;
+		return false;
+	}
+	return c->w->br_ready;
 }
 
 static void conn_run(struct conn *c)
@@ -679,13 +801,15 @@ static void conn_run(struct conn *c)
 		if (c->ffd >= 0 && c->fleft == 0 && c->fsent == c->flen) {
 			close(c->ffd);
 			c->ffd = -1;
-			if (c->fbuf && c->w->stopping) {
-				free(c->fbuf);
-				c->fbuf = NULL;
-			}
+			pool_put(&c->w->fbufs, c->fbuf);
+			c->fbuf = NULL;
 		}
-		if (c->ffd < 0 && !c->closing && !c->lingering)
+		if (c->ffd < 0 && !c->closing && !c->lingering) {
 			conn_parse(c);
+			/* All parsed: the input buffer can serve others. */
+			if (!c->in_msg && c->rpos == c->rlen)
+				buf_put(c->w, &c->rbuf, &c->rcap);
+		}
 		if (c->dead)
 			continue;
 		if (c->ffd >= 0 && c->fsent == c->flen && c->fleft > 0) {
@@ -704,10 +828,12 @@ static void conn_run(struct conn *c)
 			}
 			c->lingering = true;
 			conn_deadline(c, now(c) + LINGER_NS);
-			ret = start_recv(c);
+			ret = ring_ok(c) ? start_recv_ring(c) : start_recv(c);
 		} else if (!c->lingering && !c->in_msg && c->w->stopping) {
 			c->dead = true;
 			continue;
+		} else if (!c->in_msg && c->rpos == c->rlen && ring_ok(c)) {
+			ret = start_recv_ring(c);
 		} else {
 			if (!c->lingering && !conn_make_room(c))
 				continue;
@@ -749,6 +875,33 @@ static void on_recv(struct conn *c, int res)
 	c->dead = true;
 }
 
+static void on_recv_ring(struct conn *c, int res)
+{
+	struct worker *w = c->w;
+	int bid = ursa_req_buf_id(&c->req);
+
+	if (bid >= 0) {
+		/* Copy what came and give the ring its buffer back at once. */
+		if (res > 0 && !c->lingering &&
+		    !buf_grow(w, &c->rbuf, &c->rcap, BUF_SIZE, 0)) {
+			memcpy(c->rbuf,
+			       ursa_buf_ring_addr(&w->br, (unsigned)bid),
+			       (size_t)res);
+		} else if (res > 0 && !c->lingering) {
+			c->dead = true;
+		}
+		ursa_buf_ring_recycle(&w->br, (unsigned)bid);
+	}
+	if (res == -ENOBUFS) {
+		/* The ring is dry: receive into a buffer of our own. */
+		c->nobufs = true;
+		return;
+	}
+	if (c->dead)
+		return;
+	on_recv(c, res);
+}
+
 static void on_send(struct conn *c, int res)
 {
 	uint32_t a = c->olen - c->osent;
@@ -765,15 +918,9 @@ static void on_send(struct conn *c, int res)
 		c->osent += (uint32_t)res;
 	}
 	if (c->osent == c->olen) {
+		/* Sent: the output buffer goes back until the next response. */
 		c->osent = c->olen = 0;
-		if (c->ocap > 4 * OBUF_INIT && !c->w->stopping) {
-			char *p = realloc(c->obuf, OBUF_INIT);
-
-			if (p) {
-				c->obuf = p;
-				c->ocap = OBUF_INIT;
-			}
-		}
+		buf_put(c->w, &c->obuf, &c->ocap);
 	}
 	if (c->fsent == c->flen)
 		c->fsent = c->flen = 0;
@@ -801,12 +948,20 @@ static void conn_io_done(struct ursa_req *req, const struct ursa_exit *e)
 
 	c->io = IO_NONE;
 	if (c->dead) {
+		int bid = io == IO_RECV_RING ? ursa_req_buf_id(req) : -1;
+
+		/* Bytes that came with the cancel: the ring gets its buffer. */
+		if (bid >= 0)
+			ursa_buf_ring_recycle(&c->w->br, (unsigned int)bid);
 		conn_run(c);
 		return;
 	}
 	switch (io) {
 	case IO_RECV:
 		on_recv(c, res);
+		break;
+	case IO_RECV_RING:
+		on_recv_ring(c, res);
 		break;
 	case IO_SEND:
 		if (c->timed_out)
@@ -846,8 +1001,8 @@ static void conn_timer_fn(struct ursa_timer *t)
  */
 void conn_shutdown(struct conn *c, bool hard)
 {
-	bool idle = c->io == IO_RECV && !c->in_msg && !c->lingering &&
-		    c->rlen == c->rpos;
+	bool idle = (c->io == IO_RECV || c->io == IO_RECV_RING) && !c->in_msg &&
+		    !c->lingering && c->rlen == c->rpos;
 
 	if (!hard && !idle)
 		return;
@@ -887,16 +1042,7 @@ void conn_accepted(struct worker *w, int fd)
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c) {
-		c->rbuf = malloc(RBUF_INIT);
-		c->obuf = malloc(OBUF_INIT);
-	}
-	if (!c || !c->rbuf || !c->obuf) {
-		if (c) {
-			free(c->rbuf);
-			free(c->obuf);
-		}
-		free(c);
+	if (!c) {
 		__atomic_fetch_sub(&nr_open_conns, 1, __ATOMIC_RELAXED);
 		close(fd);
 		return;
@@ -905,8 +1051,6 @@ void conn_accepted(struct worker *w, int fd)
 	c->w = w;
 	c->fd = fd;
 	c->ffd = -1;
-	c->rcap = RBUF_INIT;
-	c->ocap = OBUF_INIT;
 	c->idle_first = true;
 	llhttp_init(&c->parser, HTTP_REQUEST, &settings);
 	ursa_req_init(&c->req, conn_io_done);

@@ -37,6 +37,8 @@ struct http_cfg {
 	uint64_t shutdown_timeout_ns;
 	const char *access_log;
 	bool sqpoll;
+	bool steer;
+	bool steering;
 };
 
 /* Counters of one worker; other threads read them with relaxed loads. */
@@ -68,9 +70,34 @@ struct alog {
 	struct worker *w;
 };
 
+/*
+ * A free list of equal buffers, so that requests in steady state do not
+ * call malloc: at most @max are kept, the rest go back to malloc.
+ */
+struct pool {
+	void *free;
+	uint32_t nr;
+	uint32_t max;
+	uint32_t size;
+	uint64_t mallocs;
+};
+
+/* Receives of idle connections share a ring of buffers this big. */
+#define RING_BUFS 64u
+#define BUF_SIZE 4096u
+/* A response with a small file inline (file.c's INLINE_MAX) fits this. */
+#define BIG_SIZE 32768u
+#define FBUF_SIZE 65536u
+
 struct worker {
 	struct ursa_loop loop;
+	struct ursa_buf_ring br;
+	bool br_ready;
+	struct pool bufs;
+	struct pool big;
+	struct pool fbufs;
 	unsigned int id;
+	int cpu;
 	pthread_t thread;
 	int lfd;
 	bool loop_ready;
@@ -93,7 +120,7 @@ struct span {
 	uint32_t len;
 };
 
-enum conn_io { IO_NONE, IO_RECV, IO_SEND, IO_READ };
+enum conn_io { IO_NONE, IO_RECV, IO_RECV_RING, IO_SEND, IO_READ };
 
 enum hdr_id {
 	H_NONE,
@@ -118,6 +145,7 @@ struct conn {
 	bool hdr_done;
 	bool url_done;
 	bool keep_alive;
+	bool nobufs;
 	struct ursa_req req;
 	struct ursa_timer timer;
 	uint64_t deadline;
@@ -163,6 +191,9 @@ extern struct worker *workers;
 extern unsigned long nr_open_conns;
 
 /* conn.c */
+void *pool_get(struct pool *p);
+void pool_put(struct pool *p, void *buf);
+void pool_drain(struct pool *p);
 void conn_accepted(struct worker *w, int fd);
 void conn_shutdown(struct conn *c, bool hard);
 int out_reserve(struct conn *c, uint32_t n);

@@ -3,8 +3,11 @@
  * ursa-http: an HTTP/1.1 static file server on ursa's completion loop.
  *
  * One worker per thread, each with its own loop and its own listening
- * socket on the same port (SO_REUSEPORT), so the kernel spreads the
- * connections. The main thread runs worker 0, which also receives the
+ * socket on the same port (SO_REUSEPORT). With --steer=bpf (the default)
+ * worker i is pinned to the i-th CPU it may run on and a reuseport BPF
+ * program (<ursa/steer.h>) hands each new connection to the worker of
+ * the CPU that took it; otherwise the kernel's reuseport hash spreads
+ * them. The main thread runs worker 0, which also receives the
  * signals through the ring: SIGTERM/SIGINT shut every worker down
  * gracefully, SIGHUP reopens the access log. See docs/http.md.
  */
@@ -15,6 +18,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #include <generated/autoconf.h>
+#include <ursa/steer.h>
 
 #include "http.h"
 
@@ -145,6 +150,8 @@ void log_request(struct conn *c, int status, uint64_t body_len)
 	struct worker *w = c->w;
 	char line[8192], ts[40];
 	const char *m = c->url.len ? llhttp_method_name(c->parser.method) : "-";
+	/* An idle connection has no input buffer, and no spans either. */
+	const char *rb = c->rbuf ? c->rbuf : "";
 	time_t t = time(NULL);
 	struct tm tm;
 	size_t n;
@@ -154,7 +161,7 @@ void log_request(struct conn *c, int status, uint64_t body_len)
 	n = (size_t)snprintf(line, sizeof(line), "%s - - [%s] \"", c->peer, ts);
 	if (c->url.len) {
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s ", m);
-		n += esc(line + n, 2048, c->rbuf + c->url.off, c->url.len);
+		n += esc(line + n, 2048, rb + c->url.off, c->url.len);
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " HTTP/%d.%d",
 				      c->parser.http_major,
 				      c->parser.http_minor);
@@ -169,11 +176,11 @@ void log_request(struct conn *c, int status, uint64_t body_len)
 		line[n++] = '-';
 	memcpy(line + n, " \"", 2);
 	n += 2;
-	n += esc(line + n, 2048, c->rbuf + c->hdr[H_REFERER].off,
+	n += esc(line + n, 2048, rb + c->hdr[H_REFERER].off,
 		 c->hdr[H_REFERER].len);
 	memcpy(line + n, "\" \"", 3);
 	n += 3;
-	n += esc(line + n, 2048, c->rbuf + c->hdr[H_UA].off, c->hdr[H_UA].len);
+	n += esc(line + n, 2048, rb + c->hdr[H_UA].off, c->hdr[H_UA].len);
 	memcpy(line + n, "\"\n", 2);
 	n += 2;
 	alog_append(w, line, n);
@@ -279,6 +286,17 @@ void metrics_write(struct conn *c, bool head)
 	       __atomic_load_n(&nr_open_conns, __ATOMIC_RELAXED));
 	metric(&m, "ursa_http_accepted_total", "counter",
 	       "Connections accepted.", SUM(ld(&W->st.accepted)));
+	mprintf(&m,
+		"# HELP ursa_http_thread_accepted_total Connections accepted, by loop.\n"
+		"# TYPE ursa_http_thread_accepted_total counter\n");
+	for (unsigned int i = 0; i < cfg.threads; i++)
+		mprintf(&m,
+			"ursa_http_thread_accepted_total{thread=\"%u\",cpu=\"%d\"} %llu\n",
+			i, workers[i].cpu,
+			(unsigned long long)ld(&workers[i].st.accepted));
+	metric(&m, "ursa_http_steering_bpf", "gauge",
+	       "1 if a BPF program steers connections to the loop of their CPU.",
+	       cfg.steering);
 	metric(&m, "ursa_http_rejected_total", "counter",
 	       "Connections refused over --max-conns.",
 	       SUM(ld(&W->st.rejected)));
@@ -444,6 +462,19 @@ static int worker_init(struct worker *w)
 		return ret;
 	}
 	w->loop_ready = true;
+	w->bufs.size = BUF_SIZE;
+	w->bufs.max = 128;
+	w->big.size = BIG_SIZE;
+	w->big.max = 8;
+	w->fbufs.size = FBUF_SIZE;
+	w->fbufs.max = 16;
+	/*
+	 * Idle connections receive into a ring shared by the worker, so that
+	 * they hold no buffer while they wait. Without rings (before 5.19)
+	 * each waits with a buffer of its own.
+	 */
+	if (!ursa_buf_ring_init(&w->loop, &w->br, 0, RING_BUFS, BUF_SIZE))
+		w->br_ready = true;
 	ursa_list_init(&w->conns);
 	ursa_req_init(&w->accept_req, on_accept);
 	ursa_timer_init(&w->accept_timer, accept_timer_fn);
@@ -476,6 +507,11 @@ static int worker_init(struct worker *w)
 
 static void worker_exit(struct worker *w)
 {
+	if (w->br_ready)
+		ursa_buf_ring_exit(&w->br);
+	pool_drain(&w->bufs);
+	pool_drain(&w->big);
+	pool_drain(&w->fbufs);
 	if (w->loop_ready)
 		ursa_loop_exit(&w->loop);
 	if (w->lfd >= 0)
@@ -488,10 +524,25 @@ static void worker_exit(struct worker *w)
 	free(w->log.buf[1]);
 }
 
+/* With steering, a worker runs on the CPU whose connections it takes. */
+static void worker_pin(struct worker *w)
+{
+	cpu_set_t set;
+
+	if (w->cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 static void *worker_thread(void *arg)
 {
 	struct worker *w = arg;
-	int ret = worker_init(w);
+	int ret;
+
+	worker_pin(w);
+	ret = worker_init(w);
 
 	if (ret)
 		__atomic_store_n(&start_err, ret, __ATOMIC_RELAXED);
@@ -520,6 +571,10 @@ static void usage(FILE *f)
 		"  --max-body-bytes N        request body at most (default %d)\n"
 		"  --access-log FILE         combined log format; SIGHUP reopens it\n"
 		"  --sqpoll                  kernel thread polls the submission queue\n"
+		"  --steer=bpf|reuseport     hand each connection to the loop of the\n"
+		"                            CPU it arrived on (bpf, the default, pins\n"
+		"                            the threads), or leave it to the kernel's\n"
+		"                            reuseport hash\n"
 		"  --help                    this help\n"
 		"  --version                 print the version\n"
 		"\n"
@@ -578,6 +633,7 @@ enum {
 	OPT_MAX_BODY,
 	OPT_ACCESS_LOG,
 	OPT_SQPOLL,
+	OPT_STEER,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -593,6 +649,7 @@ static const struct option opts[] = {
 	{ "max-body-bytes", required_argument, NULL, OPT_MAX_BODY },
 	{ "access-log", required_argument, NULL, OPT_ACCESS_LOG },
 	{ "sqpoll", no_argument, NULL, OPT_SQPOLL },
+	{ "steer", required_argument, NULL, OPT_STEER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -610,6 +667,7 @@ static int parse_args(int argc, char **argv)
 	cfg.listen = def_listen;
 	cfg.root = URSA_HTTP_ROOT;
 	cfg.threads = cpus > 0 ? (unsigned int)cpus : 1;
+	cfg.steer = true;
 	cfg.max_conns = CONFIG_URSA_HTTP_MAX_CONNS;
 	cfg.header_timeout_ns = CONFIG_URSA_HTTP_HEADER_TIMEOUT * NS_PER_SEC;
 	cfg.keepalive_timeout_ns =
@@ -674,6 +732,15 @@ static int parse_args(int argc, char **argv)
 		case OPT_SQPOLL:
 			cfg.sqpoll = true;
 			break;
+		case OPT_STEER:
+			if (!strcmp(optarg, "bpf"))
+				cfg.steer = true;
+			else if (!strcmp(optarg, "reuseport"))
+				cfg.steer = false;
+			else
+				return bad("--steer", optarg,
+					   "not bpf or reuseport");
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			exit(0);
@@ -723,10 +790,74 @@ static void print_url(void)
 	fflush(stdout);
 }
 
+static void steer_unavailable(const char *why)
+{
+	fprintf(stderr,
+		HTTP_NAME ": BPF steering unavailable (%s); using plain "
+			  "SO_REUSEPORT\n",
+		why);
+}
+
+/*
+ * Give worker i the i-th CPU this process may run on, if there are enough
+ * of them, and load the steering program. Returns the group, or %NULL
+ * (having said why once) when the workers go unpinned on plain reuseport.
+ */
+static struct ursa_steer *steer_setup(void)
+{
+	struct ursa_steer *steer = NULL;
+	unsigned int i = 0;
+	cpu_set_t set;
+	int cpu, ret;
+
+	if (!cfg.steer || cfg.threads < 2)
+		return NULL;
+	if (sched_getaffinity(0, sizeof(set), &set)) {
+		steer_unavailable(strerror(errno));
+		return NULL;
+	}
+	for (cpu = 0; cpu < CPU_SETSIZE && i < cfg.threads; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			workers[i++].cpu = cpu;
+	if (i < cfg.threads) {
+		steer_unavailable("more threads than CPUs to pin them to");
+		goto unpin;
+	}
+	ret = ursa_steer_open(0, &steer);
+	if (ret) {
+		steer_unavailable(ursa_steer_strerror(ret));
+		goto unpin;
+	}
+	return steer;
+unpin:
+	for (i = 0; i < cfg.threads; i++)
+		workers[i].cpu = -1;
+	return NULL;
+}
+
+/* Adding a listener failed: back to plain reuseport, unpinned. */
+static struct ursa_steer *steer_drop(struct ursa_steer *steer, int err)
+{
+	unsigned int i;
+	int one = 1;
+
+	steer_unavailable(ursa_steer_strerror(err));
+	ursa_steer_close(steer);
+	/* The first add attached the program to the group: take it off. */
+	if (workers[0].lfd >= 0)
+		setsockopt(workers[0].lfd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF,
+			   &one, sizeof(one));
+	for (i = 0; i < cfg.threads; i++)
+		workers[i].cpu = -1;
+	return NULL;
+}
+
 static int listen_all(void)
 {
 	unsigned int flags = cfg.threads > 1 ? URSA_LISTEN_REUSEPORT : 0;
+	struct ursa_steer *steer = steer_setup();
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < cfg.threads; i++) {
 		int fd = ursa_listen((struct sockaddr *)&cfg.addr, cfg.addrlen,
@@ -735,9 +866,16 @@ static int listen_all(void)
 		if (fd < 0) {
 			fprintf(stderr, HTTP_NAME ": %s: %s\n", cfg.listen,
 				strerror(-fd));
+			ursa_steer_close(steer);
 			return 1;
 		}
 		workers[i].lfd = fd;
+		if (steer) {
+			ret = ursa_steer_add(steer,
+					     (unsigned int)workers[i].cpu, fd);
+			if (ret)
+				steer = steer_drop(steer, ret);
+		}
 		if (i == 0) {
 			/* Port 0: the others bind the port the kernel chose. */
 			struct sockaddr_storage ss;
@@ -752,6 +890,9 @@ static int listen_all(void)
 					((struct sockaddr_in6 *)&ss)->sin6_port;
 		}
 	}
+	/* The program stays attached to the group. */
+	cfg.steering = steer != NULL;
+	ursa_steer_close(steer);
 	return 0;
 }
 
@@ -777,6 +918,7 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < cfg.threads; i++) {
 		workers[i].id = i;
+		workers[i].cpu = -1;
 		workers[i].lfd = -1;
 		workers[i].log.fd = -1;
 		workers[i].log.old_fd = -1;
@@ -806,6 +948,7 @@ int main(int argc, char **argv)
 			exit(1);
 		}
 	}
+	worker_pin(&workers[0]);
 	pthread_barrier_wait(&ready);
 	if (!__atomic_load_n(&start_err, __ATOMIC_RELAXED)) {
 		print_url();

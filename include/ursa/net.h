@@ -164,6 +164,31 @@ int ursa_recv_multishot(struct ursa_loop *loop, struct ursa_req *req, int fd,
 			struct ursa_buf_ring *br);
 
 /**
+ * ursa_recv_select() - Receive once, into a buffer the kernel picks.
+ * @loop: The loop.
+ * @req: An idle request.
+ * @fd: The socket.
+ * @br: The provided buffer ring the kernel picks the buffer from.
+ * @flags: recv(2) flags.
+ *
+ * A one-shot recv that holds no memory while it waits: the kernel takes
+ * a buffer from @br only when bytes arrive, so many idle sockets can
+ * share one ring. Completes with SUCCESS(bytes) in the buffer
+ * ursa_req_buf_id() names, which the callback owns until it gives it
+ * back with ursa_buf_ring_recycle(); SUCCESS(0) is the end of the stream
+ * (no buffer). If the ring is empty when bytes arrive it completes with
+ * FAILURE(-ENOBUFS), counted in the loop's enobufs; the bytes stay in
+ * the socket for the next recv. io_uring: IORING_OP_RECV with
+ * IOSQE_BUFFER_SELECT.
+ *
+ * Context: The loop's thread.
+ * Return: 0, or a negative errno (see the overview); -EINVAL if @br is
+ * %NULL or belongs to another loop.
+ */
+int ursa_recv_select(struct ursa_loop *loop, struct ursa_req *req, int fd,
+		     struct ursa_buf_ring *br, int flags);
+
+/**
  * ursa_send() - Send a buffer.
  * @loop: The loop.
  * @req: An idle request.

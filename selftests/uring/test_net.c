@@ -2,7 +2,8 @@
 /*
  * Sockets: address parsing, listen, accept and connect on loopback, send
  * and recv, gathered and zero-copy sends, shutdown, a multishot accept of
- * 1,000 connections, and a multishot recv that runs its buffer ring dry.
+ * 1,000 connections, a multishot recv that runs its buffer ring dry, and
+ * a one-shot recv into a buffer the kernel picks (ursa_recv_select()).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -591,6 +592,96 @@ TEST_F(net, recv_multishot_eof)
 	ASSERT_FALSE(ursa_req_busy(&r->req));
 	ursa_buf_ring_exit(&br);
 	free(r);
+}
+
+struct once {
+	struct ursa_req req;
+	int calls;
+	struct ursa_exit exit;
+	int bid;
+};
+
+static void once_cb(struct ursa_req *req, const struct ursa_exit *e)
+{
+	struct once *o = ursa_container_of(req, struct once, req);
+
+	o->calls++;
+	o->exit = *e;
+	o->bid = ursa_req_buf_id(req);
+}
+
+/* Start a recv_select on @o and run until it completes. */
+#define RECV_SELECT(self, o, br)                                              \
+	({                                                                    \
+		ASSERT_EQ(0, ursa_recv_select(&(self)->loop, &(o)->req,       \
+					      (self)->sv[1], (br), 0));       \
+		ASSERT_TRUE(loop_run_until(&(self)->loop, (o)->calls, 5000)); \
+		(o)->calls = 0;                                               \
+		ursa_exit_res(&(o)->exit);                                    \
+	})
+
+/* A one-shot recv holds no buffer while it waits, and reports a dry ring. */
+TEST_F(net, recv_select)
+{
+	struct once o = { .bid = -1 };
+	struct ursa_buf_ring br;
+	char data[100], *p;
+	uint64_t enobufs;
+	int ret, bid1, bid2;
+
+	ret = ursa_buf_ring_init(&self->loop, &br, 3, 2, 64);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "no provided buffer rings (Linux 5.19)");
+	ASSERT_EQ(0, ret);
+	ursa_req_init(&o.req, once_cb);
+	for (ret = 0; ret < (int)sizeof(data); ret++)
+		data[ret] = (char)ret;
+	EXPECT_EQ(-EINVAL,
+		  ursa_recv_select(&self->loop, &o.req, self->sv[1], NULL, 0));
+
+	/* Waiting takes nothing from the ring. */
+	ASSERT_EQ(0,
+		  ursa_recv_select(&self->loop, &o.req, self->sv[1], &br, 0));
+	loop_run_for(&self->loop, 20);
+	ASSERT_EQ(0, o.calls);
+	ASSERT_EQ(2u, br.available);
+	ASSERT_EQ(100, write(self->sv[0], data, sizeof(data)));
+	ASSERT_TRUE(loop_run_until(&self->loop, o.calls, 5000));
+	o.calls = 0;
+	ASSERT_EQ(64, ursa_exit_res(&o.exit));
+	ASSERT_TRUE(o.bid >= 0 && o.bid < 2);
+	p = ursa_buf_ring_addr(&br, (unsigned int)o.bid);
+	ASSERT_EQ(0, memcmp(p, data, 64));
+	ASSERT_EQ(1u, br.available);
+	bid1 = o.bid;
+
+	/* The rest in the other buffer; then the ring is dry. */
+	ASSERT_EQ(36, RECV_SELECT(self, &o, &br));
+	bid2 = o.bid;
+	ASSERT_NE(bid1, bid2);
+	ASSERT_EQ(0, memcmp(ursa_buf_ring_addr(&br, (unsigned int)bid2),
+			    data + 64, 36));
+	ASSERT_EQ(0u, br.available);
+	enobufs = ursa_loop_stats(&self->loop)->enobufs;
+	ASSERT_EQ(5, write(self->sv[0], data, 5));
+	ASSERT_EQ(-ENOBUFS, RECV_SELECT(self, &o, &br));
+	ASSERT_EQ(-ENOBUFS, o.bid);
+	ASSERT_EQ(enobufs + 1, ursa_loop_stats(&self->loop)->enobufs);
+
+	/* The bytes waited in the socket for a buffer. */
+	ASSERT_EQ(0, ursa_buf_ring_recycle(&br, (unsigned int)bid1));
+	ASSERT_EQ(0, ursa_buf_ring_recycle(&br, (unsigned int)bid2));
+	ASSERT_EQ(5, RECV_SELECT(self, &o, &br));
+	ASSERT_EQ(0, memcmp(ursa_buf_ring_addr(&br, (unsigned int)o.bid), data,
+			    5));
+	ASSERT_EQ(0, ursa_buf_ring_recycle(&br, (unsigned int)o.bid));
+
+	/* The end of the stream takes no buffer. */
+	shutdown(self->sv[0], SHUT_WR);
+	ASSERT_EQ(0, RECV_SELECT(self, &o, &br));
+	ASSERT_EQ(-ENOBUFS, o.bid);
+	ASSERT_EQ(2u, br.available);
+	ursa_buf_ring_exit(&br);
 }
 
 TEST_HARNESS_MAIN
