@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include <ursa/deferred.h>
+#include <ursa/task.h>
 
 #include "internal.h"
 
@@ -118,7 +119,7 @@ bool ursa_deferred_interrupt_with(struct ursa_deferred *d, uint64_t id)
 
 bool ursa_deferred_interrupt(struct ursa_deferred *d)
 {
-	return ursa_deferred_interrupt_with(d, __ursa_current_id);
+	return ursa_deferred_interrupt_with(d, ursa_task_id(NULL));
 }
 
 bool ursa_deferred_complete(struct ursa_deferred *d, ursa_effect_fn *fn,

@@ -10,8 +10,6 @@
 
 #include "internal.h"
 
-__thread uint64_t __ursa_current_id;
-
 const char *ursa_exit_kind_name(int kind)
 {
 	switch (kind) {

@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include <ursa/input.h>
+#include <ursa/task.h>
 
 #include "internal.h"
 
@@ -153,7 +154,7 @@ int ursa_input_error(struct ursa_input *in, const struct ursa_exit *exit)
 
 int ursa_input_close(struct ursa_input *in)
 {
-	struct ursa_exit e = ursa_exit_interrupt(__ursa_current_id);
+	struct ursa_exit e = ursa_exit_interrupt(ursa_task_id(NULL));
 
 	return terminate(in, INPUT_ERROR, &e);
 }

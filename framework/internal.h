@@ -32,12 +32,6 @@
 __attribute__((noreturn, cold)) void __ursa_bug(const char *file, int line,
 						const char *cond);
 
-/*
- * The id of the task running on this thread, or 0 outside any task.
- * framework/task.c sets it around each switch.
- */
-extern __thread uint64_t __ursa_current_id;
-
 struct ursa_waiter;
 struct ursa_exit;
 struct ursa_list_head;

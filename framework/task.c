@@ -318,7 +318,6 @@ static void switch_into(struct ursa_task *t)
 		return;
 	}
 	current = t;
-	__ursa_current_id = t->id;
 	t->state = TASK_RUNNING;
 #ifdef URSA_ASAN
 	from_sched = true;
@@ -333,7 +332,6 @@ static void switch_into(struct ursa_task *t)
 	 * tasks switch straight to one another), none is running now.
 	 */
 	current = NULL;
-	__ursa_current_id = 0;
 	if (finished) {
 		t = finished;
 		finished = NULL;
@@ -413,7 +411,6 @@ static __attribute__((noinline)) void switch_out(struct ursa_task *t)
 			if (next == t)
 				return;
 			current = next;
-			__ursa_current_id = next->id;
 #ifdef URSA_ASAN
 			from_sched = false;
 			__sanitizer_start_switch_fiber(&t->asan_fake,
