@@ -28,6 +28,7 @@
 #define REQ_F_CANCELLED (1u << 4) /* a cancel was queued for it */
 #define REQ_F_FAULTED (1u << 5) /* fault injection altered a CQE */
 #define REQ_F_PARKED (1u << 6) /* recv waiting for a buffer: no SQE out */
+#define REQ_F_ASYNC (1u << 7) /* sticky: start with IOSQE_ASYNC */
 
 /*
  * user_data: a request's address. Requests are at least 8-byte aligned,

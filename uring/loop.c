@@ -315,8 +315,11 @@ int __ursa_start(struct ursa_loop *loop, struct ursa_req *req, enum ursa_op op)
 	}
 	if (ursa_deferred_is_done(&req->done))
 		ursa_deferred_init(&req->done);
+	if (req->flags & REQ_F_ASYNC)
+		sqe->flags |= IOSQE_ASYNC;
 	io_uring_sqe_set_data(sqe, req);
-	req->flags = (req->flags & REQ_F_MULTISHOT) | REQ_F_INFLIGHT;
+	req->flags = (req->flags & (REQ_F_MULTISHOT | REQ_F_ASYNC)) |
+		     REQ_F_INFLIGHT;
 	req->pending = 1;
 	if (req->timeout_ns)
 		__ursa_link_timeout_arm(loop, req, sqe);
@@ -340,6 +343,8 @@ int __ursa_resubmit(struct ursa_loop *loop, struct ursa_req *req)
 		sqe_make_ignore(sqe);
 		return ret;
 	}
+	if (req->flags & REQ_F_ASYNC)
+		sqe->flags |= IOSQE_ASYNC;
 	io_uring_sqe_set_data(sqe, req);
 	req->pending = 1;
 	req->flags &= ~REQ_F_LINK_TIMEOUT;
@@ -383,7 +388,7 @@ static inline void req_complete(struct ursa_loop *loop, struct ursa_req *req,
 		res = -ETIME;
 	if (req->flags & REQ_F_INTERNAL)
 		loop->nr_internal--;
-	req->flags &= REQ_F_INTERNAL;
+	req->flags &= REQ_F_INTERNAL | REQ_F_ASYNC;
 	req->res = res;
 	ursa_list_del_init(&req->node);
 	loop->nr_inflight--;
@@ -732,6 +737,17 @@ int ursa_req_set_timeout(struct ursa_req *req, uint64_t ns)
 	if (req->flags & REQ_F_INFLIGHT)
 		return -EBUSY;
 	req->timeout_ns = ns;
+	return 0;
+}
+
+int ursa_req_set_async(struct ursa_req *req, bool async)
+{
+	if (req->flags & REQ_F_INFLIGHT)
+		return -EBUSY;
+	if (async)
+		req->flags |= REQ_F_ASYNC;
+	else
+		req->flags &= ~REQ_F_ASYNC;
 	return 0;
 }
 

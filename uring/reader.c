@@ -138,10 +138,22 @@ int ursa_file_reader_start(struct ursa_loop *loop, struct ursa_file_reader *r,
 			   int fd, struct ursa_emit *sink, uint32_t chunk,
 			   unsigned int depth, uint64_t off, uint64_t len)
 {
+	return ursa_file_reader_start_flags(loop, r, fd, sink, chunk, depth,
+					    off, len, 0);
+}
+
+int ursa_file_reader_start_flags(struct ursa_loop *loop,
+				 struct ursa_file_reader *r, int fd,
+				 struct ursa_emit *sink, uint32_t chunk,
+				 unsigned int depth, uint64_t off, uint64_t len,
+				 unsigned int flags)
+{
 	unsigned int i;
 	struct stat st;
 
 	memset(r, 0, sizeof(*r));
+	if (flags & ~URSA_FILE_READER_ASYNC)
+		return -EINVAL;
 	if (!chunk || chunk > (1u << 30) || !depth || depth > 256 ||
 	    sink->strategy == URSA_EMIT_UNBOUNDED || sink->on_drain ||
 	    sink->on_evict || sink->capacity > 65536)
@@ -178,6 +190,8 @@ int ursa_file_reader_start(struct ursa_loop *loop, struct ursa_file_reader *r,
 		goto nomem;
 	for (i = 0; i < r->nr_bufs; i++) {
 		ursa_req_init(&r->slots[i].req, read_done);
+		ursa_req_set_async(&r->slots[i].req,
+				   flags & URSA_FILE_READER_ASYNC);
 		r->slots[i].r = r;
 		r->free[r->nr_free++] = r->nr_bufs - 1 - i;
 	}

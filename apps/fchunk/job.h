@@ -11,6 +11,16 @@
 
 struct fc_run;
 
+/*
+ * decompress: a reader chunk that jobs decode from in place, given back
+ * once the frame finder is past it and no job reads it any more.
+ */
+struct fc_hold {
+	struct ursa_emit_entry ent;
+	unsigned int refs; /* jobs decoding from it */
+	bool parsed; /* the frame finder is done with it */
+};
+
 struct fc_job {
 	struct ursa_work work; /* run on the loop when a worker is done */
 	struct ursa_list_head node; /* on a pool's queue */
@@ -22,6 +32,8 @@ struct fc_job {
 	const char *in;
 	size_t in_len;
 	char *ibuf; /* decompress: the frame being assembled */
+	const char *src; /* decompress: the frame, in ibuf or in a chunk */
+	struct fc_hold *hold; /* the chunk src points into, or NULL */
 	size_t ibuf_len;
 	size_t frame_len;
 	uint64_t fcs; /* the frame's content size */

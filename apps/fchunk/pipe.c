@@ -23,12 +23,24 @@
 #include "fchunk.h"
 #include "job.h"
 
+/*
+ * libxxhash exports XXH3 variants that pick SSE2, AVX2 or AVX-512 at run
+ * time (xxhsum uses them); the plain ones are built for SSE2 only, which
+ * hashes at less than half the speed. This header maps the XXH3 calls
+ * below to them.
+ */
+#if defined(__x86_64__) || defined(__i386__)
+#include <xxh_x86dispatch.h>
+#endif
+
 struct fc_run {
 	struct fc_ctx *g;
 	struct ursa_loop *loop;
 	enum fc_op op;
 	const struct fc_io *io;
-	uint32_t chunk;
+	uint32_t chunk; /* bytes per read */
+	unsigned int rdepth; /* reads in flight */
+	unsigned int rflags; /* URSA_FILE_READER_* */
 	/* input */
 	struct ursa_emit em;
 	struct ursa_file_reader rd;
@@ -49,6 +61,10 @@ struct fc_run {
 	uint64_t next_in;
 	uint64_t arrivals;
 	size_t in_pos; /* bytes of chunk next_in consumed (decompress) */
+	struct fc_hold *holds; /* decompress: nin of them */
+	struct fc_hold *cur_hold; /* the chunk the frame finder is in */
+	size_t give_max; /* bytes dz_scan() may hand back to the chunk */
+	size_t given; /* bytes it handed back */
 	bool input_done; /* dispatched everything, finalized */
 	/* jobs */
 	struct fc_job *jobs;
@@ -134,6 +150,8 @@ static struct fc_job *job_get(struct fc_run *run)
 	job->in = NULL;
 	job->in_len = 0;
 	job->ibuf_len = 0;
+	job->src = NULL;
+	job->hold = NULL;
 	job->frame_len = 0;
 	job->olen = 0;
 	job->zret = 0;
@@ -149,8 +167,27 @@ static void release_input(struct fc_run *run, struct ursa_emit_entry *ent)
 	ent->ptr = NULL;
 }
 
+/* A job or the frame finder is done with a held chunk. */
+static void hold_check(struct fc_run *run, struct fc_hold *h)
+{
+	if (h->refs || !h->parsed)
+		return;
+	release_input(run, &h->ent);
+	h->parsed = false;
+}
+
+static void hold_unref(struct fc_run *run, struct fc_job *job)
+{
+	if (!job->hold)
+		return;
+	job->hold->refs--;
+	hold_check(run, job->hold);
+	job->hold = NULL;
+}
+
 static void job_put(struct fc_run *run, struct fc_job *job)
 {
+	hold_unref(run, job);
 	release_input(run, &job->ent);
 	job->busy = false;
 	run->free[run->nfree++] = job;
@@ -190,8 +227,8 @@ void fc_job_work(struct fc_job *job, struct fc_tctx *t)
 			job->olen = n;
 		break;
 	case FC_DECOMPRESS:
-		n = ZSTD_decompressDCtx(t->dctx, job->obuf, run->ocap,
-					job->ibuf, job->frame_len);
+		n = ZSTD_decompressDCtx(t->dctx, job->obuf, run->ocap, job->src,
+					job->frame_len);
 		if (ZSTD_isError(n))
 			job->zret = n;
 		else if (n != job->fcs)
@@ -321,6 +358,7 @@ static void job_back(struct ursa_work *w)
 	case FC_COMPRESS:
 	case FC_DECOMPRESS:
 		release_input(run, &job->ent);
+		hold_unref(run, job);
 		if (job->zret) {
 			zstd_fail(run, job->zret);
 			job_put(run, job);
@@ -373,6 +411,7 @@ static bool dz_settle(struct fc_run *run)
 		memcpy(b->ibuf, a->ibuf + a->frame_len, left);
 		b->ibuf_len = left;
 		run->pend_submit = false;
+		a->src = a->ibuf;
 		submit_frame(run, a);
 	}
 	run->asm_job = b;
@@ -442,6 +481,16 @@ static void dz_scan(struct fc_run *run)
 		a->frame_len = r;
 		a->fcs = fcs;
 		run->pend_submit = true;
+		if (a->ibuf_len - r <= run->give_max) {
+			/*
+			 * What follows the frame is still in the chunk: leave
+			 * it there, so that the next frames can be decoded in
+			 * place.
+			 */
+			run->given = a->ibuf_len - r;
+			a->ibuf_len = r;
+			run->give_max = 0;
+		}
 	}
 }
 
@@ -491,6 +540,42 @@ static size_t dz_stream_step(struct fc_run *run, const char *p, size_t n,
 	return ib.pos;
 }
 
+/*
+ * A whole frame at @p, with nothing in the assembly buffer before it:
+ * decode it where it is, in the reader's chunk, with no copy. Returns its
+ * length, 0 to take the assembly path (a frame cut by the chunk's end,
+ * not a plain frame, one too big for a job), or SIZE_MAX to wait for a
+ * free job.
+ */
+static size_t dz_direct(struct fc_run *run, const char *p, size_t n)
+{
+	struct fc_job *job;
+	unsigned long long fcs;
+	size_t r;
+
+	if (!run->cur_hold || run->pend_submit || run->streaming ||
+	    (run->asm_job && run->asm_job->ibuf_len) || n < 4 ||
+	    le32(p) != ZSTD_MAGICNUMBER)
+		return 0;
+	r = ZSTD_findFrameCompressedSize(p, n);
+	if (ZSTD_isError(r))
+		return 0;
+	fcs = ZSTD_getFrameContentSize(p, r);
+	if (fcs == ZSTD_CONTENTSIZE_ERROR || fcs == ZSTD_CONTENTSIZE_UNKNOWN ||
+	    fcs > run->ocap)
+		return 0;
+	job = job_get(run);
+	if (!job)
+		return SIZE_MAX;
+	job->src = p;
+	job->frame_len = r;
+	job->fcs = fcs;
+	job->hold = run->cur_hold;
+	job->hold->refs++;
+	submit_frame(run, job);
+	return r;
+}
+
 /* Feed compressed bytes in order. Returns how many were consumed. */
 static size_t dz_feed(struct fc_run *run, const char *p, size_t n)
 {
@@ -529,6 +614,13 @@ static size_t dz_feed(struct fc_run *run, const char *p, size_t n)
 			return used;
 		if (run->pend_submit)
 			return used;
+		k = dz_direct(run, p + used, n - used);
+		if (k == SIZE_MAX)
+			return used;
+		if (k) {
+			used += k;
+			continue;
+		}
 		k = run->icap - run->asm_job->ibuf_len;
 		if (k > n - used)
 			k = n - used;
@@ -536,7 +628,12 @@ static size_t dz_feed(struct fc_run *run, const char *p, size_t n)
 		       k);
 		run->asm_job->ibuf_len += k;
 		used += k;
+		run->give_max = run->cur_hold ? k : 0;
+		run->given = 0;
 		dz_scan(run);
+		used -= run->given;
+		run->give_max = 0;
+		run->given = 0;
 	}
 	return used;
 }
@@ -617,6 +714,21 @@ static void input_consumed(struct fc_run *run, bool release)
 	run->in_pos = 0;
 }
 
+/* The frame finder is past chunk next_in (decompress). */
+static void dz_chunk_done(struct fc_run *run)
+{
+	struct fc_hold *h = run->cur_hold;
+
+	run->cur_hold = NULL;
+	if (!h) {
+		input_consumed(run, true);
+		return;
+	}
+	input_consumed(run, false);
+	h->parsed = true;
+	hold_check(run, h);
+}
+
 static bool dispatch_one(struct fc_run *run)
 {
 	struct ursa_emit_entry *ent = &run->inq[run->next_in % run->nin];
@@ -624,13 +736,18 @@ static bool dispatch_one(struct fc_run *run)
 	size_t k;
 
 	if (run->op == FC_DECOMPRESS) {
+		if (!run->cur_hold && ent->ptr != run->tail_buf) {
+			/* Jobs may decode from this chunk in place. */
+			run->cur_hold = &run->holds[run->next_in % run->nin];
+			run->cur_hold->ent = *ent;
+		}
 		k = dz_feed(run, (char *)ent->ptr + run->in_pos,
 			    (size_t)ent->val - run->in_pos);
 		run->in_pos += k;
 		run->g->pdone += k;
 		if (run->in_pos < (size_t)ent->val)
 			return false;
-		input_consumed(run, true);
+		dz_chunk_done(run);
 		return true;
 	}
 	if (run->op == FC_READ) {
@@ -682,6 +799,8 @@ static void drain_after_failure(struct fc_run *run)
 			job_put(run, run->wq[i]);
 		run->wq[i] = NULL;
 	}
+	if (run->cur_hold)
+		dz_chunk_done(run);
 	while (input_ready(run))
 		input_consumed(run, true);
 	if (run->asm_job)
@@ -838,7 +957,7 @@ static int run_setup(struct fc_run *run)
 	unsigned int depth = g->o.depth, cap, i;
 	size_t stride;
 
-	cap = depth;
+	cap = run->rdepth;
 	if (ursa_emit_init(&run->em, ursa_loop_runq(run->loop), cap,
 			   URSA_EMIT_SUSPEND))
 		return -ENOMEM;
@@ -851,17 +970,22 @@ static int run_setup(struct fc_run *run)
 	run->jobs = calloc(run->njobs, sizeof(*run->jobs));
 	run->free = calloc(run->njobs, sizeof(*run->free));
 	run->wq = calloc(run->njobs, sizeof(*run->wq));
+	if (run->op == FC_DECOMPRESS) {
+		run->holds = calloc(run->nin, sizeof(*run->holds));
+		if (!run->holds)
+			return -ENOMEM;
+	}
 	if (posix_memalign((void **)&run->tail_buf, 4096, 4096))
 		run->tail_buf = NULL;
 	if (!run->batch || !run->inq || !run->inq_used || !run->jobs ||
 	    !run->free || !run->wq || !run->tail_buf)
 		return -ENOMEM;
 	if (run->op == FC_COMPRESS)
-		run->ocap = ZSTD_compressBound(run->chunk);
+		run->ocap = ZSTD_compressBound(g->o.chunk);
 	else if (run->op == FC_DECOMPRESS)
-		run->ocap = run->chunk;
+		run->ocap = g->o.chunk;
 	if (run->op == FC_DECOMPRESS) {
-		run->icap = ZSTD_compressBound(run->chunk) + 64;
+		run->icap = ZSTD_compressBound(g->o.chunk) + 64;
 		run->ibufs = malloc(run->icap * run->njobs);
 		run->sdctx = ZSTD_createDCtx();
 		if (!run->ibufs || !run->sdctx)
@@ -903,6 +1027,7 @@ static void run_teardown(struct fc_run *run)
 	free(run->jobs);
 	free(run->free);
 	free(run->wq);
+	free(run->holds);
 	free(run->tail_buf);
 	free(run->obufs);
 	free(run->ibufs);
@@ -926,6 +1051,35 @@ int fc_run(struct fc_ctx *g, enum fc_op op, const struct fc_io *io,
 	run.io = io;
 	run.res = res;
 	run.chunk = g->o.chunk;
+	run.rdepth = g->o.depth;
+	if (op == FC_DECOMPRESS) {
+		/*
+		 * Read f times bigger pieces, f times fewer at once (the
+		 * same memory): the frames of a chunk-size compress then lie
+		 * mostly inside one piece, where they are decoded in place,
+		 * and fewer have to be copied together across two.
+		 */
+		unsigned int f = run.rdepth < 4 ? run.rdepth : 4;
+
+		while (f > 1 && (uint64_t)run.chunk * f > (1u << 30))
+			f--;
+		run.rdepth /= f;
+		run.chunk *= f;
+	} else if (op == FC_HASH && !io->direct && io->seekable) {
+		/*
+		 * A cached read is copied inline, on the loop's thread, and
+		 * that copy costs as much as xxhsum's whole run: have io-wq
+		 * do it, so that the copies spread over the CPUs and the hash
+		 * thread is the only serial stage. One read in flight per
+		 * CPU keeps them busy; more workers would only crowd out the
+		 * hash thread.
+		 */
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (ncpu > 0 && run.rdepth > (unsigned long)ncpu)
+			run.rdepth = (unsigned int)ncpu;
+		run.rflags = URSA_FILE_READER_ASYNC;
+	}
 	run.algo = io->algo;
 	run.hashing = op == FC_HASH || (op == FC_COPY && g->o.verify);
 	if (run_setup(&run)) {
@@ -967,9 +1121,10 @@ int fc_run(struct fc_ctx *g, enum fc_op op, const struct fc_io *io,
 		t->exit = e;
 		take_cb(t);
 	} else {
-		ret = ursa_file_reader_start(&g->loop, &run.rd, io->in_fd,
-					     &run.em, run.chunk, g->o.depth, 0,
-					     len);
+		ret = ursa_file_reader_start_flags(&g->loop, &run.rd, io->in_fd,
+						   &run.em, run.chunk,
+						   run.rdepth, 0, len,
+						   run.rflags);
 		if (ret) {
 			fc_err("%s: cannot start reading: %s", io->in_name,
 			       strerror(-ret));

@@ -446,6 +446,26 @@ bool ursa_req_more(const struct ursa_req *req);
 int ursa_req_set_timeout(struct ursa_req *req, uint64_t ns);
 
 /**
+ * ursa_req_set_async() - Have a request's starts go to the kernel's
+ * worker threads.
+ * @req: An idle request.
+ * @async: %true to set IOSQE_ASYNC on every start from now on (and on the
+ *	pieces of a full-length read or write), %false to clear it.
+ *
+ * Without it, the kernel tries an op inline in io_uring_enter() first: a
+ * buffered read from the page cache is then copied on the loop's thread.
+ * With it, the op is handed straight to io-wq, so that such copies run on
+ * other CPUs while the loop's thread goes on (a cached file read costs a
+ * worker wake-up instead). The setting stays until it is changed;
+ * ursa_req_init() clears it. io_uring: IOSQE_ASYNC (Linux 5.6).
+ *
+ * Context: The loop's thread, or any thread that owns the idle request.
+ * Return: 0, or a negative errno:
+ * * -EBUSY - @req is in flight.
+ */
+int ursa_req_set_async(struct ursa_req *req, bool async);
+
+/**
  * ursa_nop() - Start a no-op; it completes with SUCCESS(0).
  * @loop: The loop.
  * @req: An idle request.

@@ -251,6 +251,40 @@ int ursa_file_reader_start(struct ursa_loop *loop, struct ursa_file_reader *r,
 			   unsigned int depth, uint64_t off, uint64_t len);
 
 /**
+ * URSA_FILE_READER_ASYNC - Reader flag: start every read with IOSQE_ASYNC
+ * (see ursa_req_set_async()), so that the kernel's workers copy cached
+ * pages on other CPUs instead of the loop's thread. Worth it when the
+ * consumer runs on another thread and the copy is the bottleneck; not for
+ * O_DIRECT, which is asynchronous anyway.
+ */
+#define URSA_FILE_READER_ASYNC (1u << 0)
+
+/**
+ * ursa_file_reader_start_flags() - ursa_file_reader_start() with flags.
+ * @loop: The loop.
+ * @r: The reader, in caller-owned memory.
+ * @fd: The file, as for ursa_file_reader_start().
+ * @sink: A bounded emit buffer with no producer yet.
+ * @chunk: Bytes per chunk, 1 to 1 GiB; a multiple of 4096 for O_DIRECT.
+ * @depth: Reads in flight at most (count), 1 to 256.
+ * @off: The first offset (bytes).
+ * @len: Bytes to read from @off, or %URSA_OFF_CURRENT for all of it.
+ * @flags: 0 or %URSA_FILE_READER_ASYNC.
+ *
+ * The same reader as ursa_file_reader_start(), which is this with
+ * @flags 0.
+ *
+ * Context: The loop's thread.
+ * Return: 0, or a negative errno as for ursa_file_reader_start(); -EINVAL
+ * also for an unknown bit in @flags.
+ */
+int ursa_file_reader_start_flags(struct ursa_loop *loop,
+				 struct ursa_file_reader *r, int fd,
+				 struct ursa_emit *sink, uint32_t chunk,
+				 unsigned int depth, uint64_t off, uint64_t len,
+				 unsigned int flags);
+
+/**
  * ursa_file_reader_release() - Give a consumed chunk's buffer back.
  * @r: The reader.
  * @entry: The entry the consumer took.

@@ -16,11 +16,13 @@
  *   tick    a periodic timer into dropping and sliding buffers.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -426,6 +428,73 @@ TEST_F(bp, file_reader_stops_at_capacity_and_resumes)
 	ASSERT_EQ(0, c.bad);
 	ASSERT_EQ(FILE_CHUNKS, r.reads);
 	ASSERT_EQ((uint64_t)FILE_CHUNKS * FILE_CHUNK, r.bytes);
+	ASSERT_EQ(0, ursa_file_reader_destroy(&r));
+	ursa_emit_destroy(&em);
+	close(fd);
+}
+
+/* io-wq workers of this process: the tasks named iou-wrk-<tid>. */
+static int iou_workers(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) &&
+		    !strncmp(comm, "iou-wrk-", 8))
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+TEST_F(bp, file_reader_async_reads_on_io_wq)
+{
+	struct file_consumer c = { 0 };
+	struct ursa_file_reader r;
+	struct ursa_emit em;
+	char path[64];
+	int fd;
+
+	fd = make_stream_file(path, sizeof(path),
+			      (uint64_t)FILE_CHUNKS * FILE_CHUNK);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ursa_emit_init(&em, ursa_loop_runq(&self->loop),
+				    FILE_CAPACITY, URSA_EMIT_SUSPEND));
+	ASSERT_EQ(-EINVAL, ursa_file_reader_start_flags(
+				   &self->loop, &r, fd, &em, FILE_CHUNK,
+				   FILE_DEPTH, 0, URSA_OFF_CURRENT, 1u << 1));
+	ASSERT_EQ(0, ursa_file_reader_start_flags(
+			     &self->loop, &r, fd, &em, FILE_CHUNK, FILE_DEPTH,
+			     0, URSA_OFF_CURRENT, URSA_FILE_READER_ASYNC));
+
+	/* The same chunks, once each, then the end; read by io-wq. */
+	c.em = &em;
+	c.r = &r;
+	c.taking = true;
+	ursa_take_init(&c.t, ursa_loop_runq(&self->loop), file_take_fn);
+	ASSERT_EQ(0, ursa_emit_take(&em, &c.t));
+	ASSERT_TRUE(loop_run_until(&self->loop, c.ended, 10000));
+	ASSERT_EQ(URSA_TAKE_END, c.what);
+	ASSERT_EQ(FILE_CHUNKS, c.nr_seen);
+	ASSERT_EQ(0, c.dups);
+	ASSERT_EQ(0, c.bad);
+	ASSERT_EQ((uint64_t)FILE_CHUNKS * FILE_CHUNK, r.bytes);
+	ASSERT_LE(1, iou_workers());
 	ASSERT_EQ(0, ursa_file_reader_destroy(&r));
 	ursa_emit_destroy(&em);
 	close(fd);

@@ -4,8 +4,11 @@
  * deferred and the callback, run, stop and post, exit with requests in
  * flight, and a tiny ring driving 100,000 NOPs.
  */
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -250,6 +253,73 @@ TEST_F(loop, start_inflight_is_ebusy)
 	ASSERT_TRUE(loop_run_until(&self->loop, t.calls == 2, 5000));
 	close(p[0]);
 	close(p[1]);
+}
+
+/* io-wq workers of this process: the tasks named iou-wrk-<tid>. */
+static int iou_workers(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) &&
+		    !strncmp(comm, "iou-wrk-", 8))
+			n++;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+TEST_F(loop, async_req_runs_on_io_wq)
+{
+	char path[] = "/tmp/ursa-async-XXXXXX";
+	char out[4096], in[4096];
+	struct treq t;
+	int fd, i;
+
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	unlink(path);
+	memset(out, 'a', sizeof(out));
+	ASSERT_EQ((ssize_t)sizeof(out), pwrite(fd, out, sizeof(out), 0));
+	treq_init(&t);
+
+	/* A cached read is normally done inline, without a worker. */
+	ASSERT_EQ(0, ursa_read(&self->loop, &t.req, fd, in, sizeof(in), 0));
+	ASSERT_TRUE(loop_run_until(&self->loop, t.calls == 1, 5000));
+	ASSERT_EQ(4096, t.exit.val);
+	TH_LOG("io-wq workers after a plain read: %d", iou_workers());
+
+	/* The setting is sticky: both starts go to io-wq. */
+	ASSERT_EQ(0, ursa_req_set_async(&t.req, true));
+	for (i = 0; i < 2; i++) {
+		memset(in, 0, sizeof(in));
+		ASSERT_EQ(0, ursa_read(&self->loop, &t.req, fd, in, sizeof(in),
+				       0));
+		ASSERT_EQ(-EBUSY, ursa_req_set_async(&t.req, false));
+		ASSERT_TRUE(
+			loop_run_until(&self->loop, t.calls == 2 + i, 5000));
+		ASSERT_EQ(URSA_EXIT_SUCCESS, t.exit.kind);
+		ASSERT_EQ(4096, t.exit.val);
+		ASSERT_EQ(0, memcmp(in, out, sizeof(in)));
+	}
+	ASSERT_LE(1, iou_workers());
+	ASSERT_EQ(0, ursa_req_set_async(&t.req, false));
+	close(fd);
 }
 
 TEST_F(loop, run_returns_without_work)

@@ -13,7 +13,11 @@
 #
 # This VM evicts file pages not touched for ~30 s, so each input is read
 # once right before each measured command. Prints the median of RUNS
-# runs of each, its GB/s (of the input), and ursa / baseline speed.
+# runs of each, its GB/s (of the input), ursa / baseline speed, and the
+# median CPU time (user + system, all threads) of each, which says more
+# than the wall clock when other work shares the CPUs. Last, the
+# allocations per chunk: each command under an LD_PRELOAD counter
+# (fchunk_malloc.c) on a 64 and a 512 chunk input.
 #
 #   fchunk-bench.sh [-s SIZE_MIB] [-r RUNS] [-d DIR] [-b BIN]
 set -u
@@ -41,7 +45,7 @@ threads=$(nproc)
 
 w=$(mktemp -d "$dir/bench-fchunk.XXXXXX") || exit 1
 trap 'rm -rf "$w"' EXIT
-echo "# ursa-fchunk: $bin; ${size} MiB files in $w; $runs runs; $threads CPUs"
+echo "# ursa-fchunk: $bin; ${size} MiB files in $w; $runs runs; $threads CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 head -c $((size << 20)) /dev/urandom >"$w/rand"
 head -c $((size * 3 / 4 << 20)) /dev/urandom | base64 -w 76 |
 	head -c $((size << 20)) >"$w/text"
@@ -50,31 +54,38 @@ bytes_rand=$(stat -c %s "$w/rand")
 bytes_text=$(stat -c %s "$w/text")
 
 warm() { cat "$@" >/dev/null; }
-# secs WARMFILE CMD...: warm the file, time CMD (seconds)
+# secs WARMFILE CMD...: warm the file, time CMD; prints "WALL_US CPU_MS"
 secs() {
-	local f=$1 t0 t1
+	local f=$1 t0 t1 cpu
 	shift
 	warm "$f"
 	t0=$(date +%s%N)
-	"$@" >/dev/null 2>&1 || echo "# failed: $*" >&2
+	/usr/bin/time -f '%U %S' -o "$w/cpu" "$@" >/dev/null 2>&1 ||
+		echo "# failed: $*" >&2
 	t1=$(date +%s%N)
-	echo "$(((t1 - t0) / 1000))"
+	cpu=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$w/cpu" 2>/dev/null)
+	echo "$(((t1 - t0) / 1000)) ${cpu:-0}"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # pair NAME BYTES WARMFILE "BASELINE CMD" "URSA CMD" [CLEANUP]
 pair() {
 	local name=$1 bytes=$2 f=$3 base=$4 ours=$5 clean=${6:-true}
-	local i tb=() to=() mb mo
+	local i tb=() to=() cb=() co=() mb mo r
 	for ((i = 0; i < runs; i++)); do
-		tb+=("$(secs "$f" bash -c "$base")"); eval "$clean"
-		to+=("$(secs "$f" bash -c "$ours")"); eval "$clean"
+		r=$(secs "$f" bash -c "$base"); eval "$clean"
+		tb+=("${r% *}"); cb+=("${r#* }")
+		r=$(secs "$f" bash -c "$ours"); eval "$clean"
+		to+=("${r% *}"); co+=("${r#* }")
 	done
 	mb=$(printf '%s\n' "${tb[@]}" | median)
 	mo=$(printf '%s\n' "${to[@]}" | median)
-	awk -v n="$name" -v b="$bytes" -v mb="$mb" -v mo="$mo" 'BEGIN {
-		printf "%-34s base %7.3f s %6.2f GB/s | ursa %7.3f s %6.2f GB/s | ratio %.2fx\n",
-			n, mb / 1e6, b / mb / 1e3, mo / 1e6, b / mo / 1e3, mb / mo }'
+	awk -v n="$name" -v b="$bytes" -v mb="$mb" -v mo="$mo" \
+		-v cb="$(printf '%s\n' "${cb[@]}" | median)" \
+		-v co="$(printf '%s\n' "${co[@]}" | median)" 'BEGIN {
+		printf "%-34s base %7.3f s %6.2f GB/s | ursa %7.3f s %6.2f GB/s | ratio %.2fx | cpu %.2f s / %.2f s\n",
+			n, mb / 1e6, b / mb / 1e3, mo / 1e6, b / mo / 1e3, mb / mo,
+			cb / 1e3, co / 1e3 }'
 }
 
 fc="$bin --no-progress"
@@ -102,3 +113,39 @@ pair "compress -1 vs zstd -1 -T$threads" "$bytes_text" "$T" \
 pair "decompress vs zstd -d" "$bytes_text" "$w/text.zst" \
 	"zstd -q -d -f $w/text.zst -o $w/out" \
 	"$fc decompress $w/text.zst $w/out" "rm -f $w/out"
+
+# Allocations per chunk in steady state: the same command on 64 and on
+# 512 chunks of 64K; the difference in allocations over 448 chunks.
+if cc -O2 -shared -fPIC -o "$w/fchunk_malloc.so" "$here/fchunk_malloc.c" \
+	-ldl 2>/dev/null; then
+	head -c $((64 << 16)) "$R" >"$w/m64"
+	head -c $((512 << 16)) "$R" >"$w/m512"
+	head -c $((64 << 16)) "$T" >"$w/t64"
+	head -c $((512 << 16)) "$T" >"$w/t512"
+	for n in 64 512; do
+		$fc --chunk-size 64K --level 1 compress "$w/t$n" "$w/t$n.zst"
+	done
+	# mallocs NAME FILE ARGS...: the run's allocation count
+	mallocs() {
+		local out=$w/mc
+		rm -f "$w/mo" "$out"
+		FCHUNK_MALLOC_OUT=$out LD_PRELOAD=$w/fchunk_malloc.so \
+			$fc --chunk-size 64K "$@" >/dev/null 2>&1
+		awk '{ print $2 }' "$out"
+	}
+	for c in hash "-a xxh128 hash" read copy "copy --verify" compress \
+		decompress; do
+		a=() b=()
+		case $c in
+		decompress) a=("$w/t64.zst" "$w/mo") b=("$w/t512.zst" "$w/mo") ;;
+		compress) a=("$w/t64" "$w/mo") b=("$w/t512" "$w/mo") ;;
+		copy*) a=("$w/m64" "$w/mo") b=("$w/m512" "$w/mo") ;;
+		*) a=("$w/m64") b=("$w/m512") ;;
+		esac
+		m1=$(mallocs $c "${a[@]}")
+		m2=$(mallocs $c "${b[@]}")
+		awk -v n="$c" -v a="$m1" -v b="$m2" 'BEGIN {
+			printf "mallocs %-20s %5d (64 chunks) %5d (512 chunks): %.3f per chunk\n",
+				n, a, b, (b - a) / 448 }'
+	done
+fi
