@@ -465,7 +465,7 @@ static int worker_init(struct worker *w)
 	w->bufs.size = BUF_SIZE;
 	w->bufs.max = 128;
 	w->big.size = BIG_SIZE;
-	w->big.max = 8;
+	w->big.max = 64;
 	w->fbufs.size = FBUF_SIZE;
 	w->fbufs.max = 16;
 	/*

@@ -17,7 +17,7 @@
 # median CPU time (user + system, all threads) of each, which says more
 # than the wall clock when other work shares the CPUs. Last, the
 # allocations per chunk: each command under an LD_PRELOAD counter
-# (fchunk_malloc.c) on a 64 and a 512 chunk input.
+# (malloc_preload.c) on a 64 and a 512 chunk input.
 #
 #   fchunk-bench.sh [-s SIZE_MIB] [-r RUNS] [-d DIR] [-b BIN]
 set -u
@@ -116,8 +116,8 @@ pair "decompress vs zstd -d" "$bytes_text" "$w/text.zst" \
 
 # Allocations per chunk in steady state: the same command on 64 and on
 # 512 chunks of 64K; the difference in allocations over 448 chunks.
-if cc -O2 -shared -fPIC -o "$w/fchunk_malloc.so" "$here/fchunk_malloc.c" \
-	-ldl 2>/dev/null; then
+if cc -O2 -shared -fPIC -o "$w/malloc_preload.so" "$here/malloc_preload.c" \
+	-ldl -lpthread 2>/dev/null; then
 	head -c $((64 << 16)) "$R" >"$w/m64"
 	head -c $((512 << 16)) "$R" >"$w/m512"
 	head -c $((64 << 16)) "$T" >"$w/t64"
@@ -128,10 +128,10 @@ if cc -O2 -shared -fPIC -o "$w/fchunk_malloc.so" "$here/fchunk_malloc.c" \
 	# mallocs NAME FILE ARGS...: the run's allocation count
 	mallocs() {
 		local out=$w/mc
-		rm -f "$w/mo" "$out"
-		FCHUNK_MALLOC_OUT=$out LD_PRELOAD=$w/fchunk_malloc.so \
+		rm -f "$w/mo" "$out".*
+		MALLOC_COUNT_FILE=$out LD_PRELOAD=$w/malloc_preload.so \
 			$fc --chunk-size 64K "$@" >/dev/null 2>&1
-		awk '{ print $2 }' "$out"
+		cat "$out".* | awk '{ print $1 + 0 }'
 	}
 	for c in hash "-a xxh128 hash" read copy "copy --verify" compress \
 		decompress; do

@@ -3,8 +3,8 @@
 #
 # http-malloc.sh URSA_HTTP [SECONDS]: malloc calls per request in steady
 # state, for ursa-http and for nginx (nginx-light, one worker, access_log
-# off) in the same run. Each server runs with http_malloc_preload.so preloaded
-# (built here from http_malloc_preload.c); after a warm-up, the count is read
+# off) in the same run. Each server runs with malloc_preload.so preloaded
+# (built here from malloc_preload.c); after a warm-up, the count is read
 # before and after a wrk run and divided by the requests wrk made.
 # Workloads: /plaintext at -c64, the same 16-deep pipelined, and a static
 # 4 KiB file at -c64.
@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cc -O2 -shared -fPIC -o "$tmp/http_malloc_preload.so" "$here/http_malloc_preload.c" -ldl -lpthread
+cc -O2 -shared -fPIC -o "$tmp/malloc_preload.so" "$here/malloc_preload.c" -ldl -lpthread
 mkdir -p "$tmp/root" "$tmp/nginx/logs"
 head -c 4096 /dev/urandom >"$tmp/root/4k.bin"
 chmod -R a+rX "$tmp/root"
@@ -59,11 +59,11 @@ http {
 NGX
 ulimit -n 65536 2>/dev/null || true
 # Each process counts into tmp/NAME.count.PID; nginx's is its worker's.
-MALLOC_COUNT_FILE=$tmp/nginx.count LD_PRELOAD=$tmp/http_malloc_preload.so \
+MALLOC_COUNT_FILE=$tmp/nginx.count LD_PRELOAD=$tmp/malloc_preload.so \
 	nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
 pids+=($!)
 nginx_master=$!
-MALLOC_COUNT_FILE=$tmp/ursa.count LD_PRELOAD=$tmp/http_malloc_preload.so \
+MALLOC_COUNT_FILE=$tmp/ursa.count LD_PRELOAD=$tmp/malloc_preload.so \
 	"$ursa" --listen 127.0.0.1:$P_URSA --threads 1 --root "$tmp/root" \
 	--max-conns 100000 >"$tmp/ursa.out" 2>&1 &
 pids+=($!)

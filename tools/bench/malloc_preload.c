@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
- * http_malloc_preload.so: LD_PRELOAD it to count a whole process's
- * malloc, calloc, realloc, aligned_alloc and posix_memalign calls (the
- * benches' malloc_count.c does it for a program linked with it). A thread
- * writes the running total, as a decimal line, to $MALLOC_COUNT_FILE.PID
- * every 50 ms (a forked child to its own file), so a script can read it
- * before and after a workload. Built and used by tools/bench/http-malloc.sh.
+ * malloc_preload.so: LD_PRELOAD it to count a whole process's malloc,
+ * calloc, realloc, aligned_alloc and posix_memalign calls, in every thread
+ * (the benches' malloc_count.c does it for a program linked with it). A
+ * thread writes the running total, as a decimal line, to
+ * $MALLOC_COUNT_FILE.PID every 50 ms (a forked child to its own file), so
+ * a script can read it before and after a workload; the process writes
+ * its final total there when it exits. Built and used by
+ * tools/bench/http-malloc.sh and tools/bench/fchunk-bench.sh.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,30 +103,42 @@ void free(void *p)
 	real_free(p);
 }
 
+/* Open @path.PID for the count; -1 if that cannot be done. */
+static int report_open(const char *path)
+{
+	char file[4096];
+
+	snprintf(file, sizeof(file), "%s.%d", path, (int)getpid());
+	return open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+}
+
+/* Write the count so far to @fd, over what was there (fixed width). */
+static bool report(int fd)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%020lu\n",
+			 __atomic_load_n(&count, __ATOMIC_RELAXED));
+
+	return pwrite(fd, line, (size_t)n, 0) == n;
+}
+
 static void *reporter(void *arg)
 {
-	char path[4096];
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
-	char line[32];
 	sigset_t all;
-	int fd;
+	/*
+	 * Opened once, at the start: a server may drop its privileges
+	 * later (nginx's worker) and could not open it then.
+	 */
+	int fd = report_open(arg);
 
 	/* Signals are the program's business, not this thread's. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	snprintf(path, sizeof(path), "%s.%d", (const char *)arg, (int)getpid());
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
 	if (fd < 0)
 		return NULL;
-	for (;;) {
-		int n = snprintf(line, sizeof(line), "%020lu\n",
-				 __atomic_load_n(&count, __ATOMIC_RELAXED));
-
-		if (pwrite(fd, line, (size_t)n, 0) != n)
-			break;
+	while (report(fd))
 		nanosleep(&ts, NULL);
-	}
 	close(fd);
 	return NULL;
 }
@@ -142,4 +157,20 @@ __attribute__((constructor)) static void start(void)
 {
 	start_reporter();
 	pthread_atfork(NULL, NULL, start_reporter);
+}
+
+/* The final total, so that a short run is counted to its end. */
+__attribute__((destructor)) static void stop(void)
+{
+	const char *path = getenv("MALLOC_COUNT_FILE");
+
+	int fd;
+
+	if (!path)
+		return;
+	fd = report_open(path);
+	if (fd >= 0) {
+		report(fd);
+		close(fd);
+	}
 }
