@@ -143,9 +143,16 @@ static void *reporter(void *arg)
 	return NULL;
 }
 
+/*
+ * $MALLOC_COUNT_FILE, read once at load: a server may rewrite its
+ * environment's memory later (nginx writes its process title there), and
+ * the forked worker would read garbage.
+ */
+static char count_path[4096];
+
 static void start_reporter(void)
 {
-	const char *path = getenv("MALLOC_COUNT_FILE");
+	const char *path = count_path[0] ? count_path : NULL;
 	pthread_t t;
 
 	if (path && pthread_create(&t, NULL, reporter, (void *)path) == 0)
@@ -155,6 +162,10 @@ static void start_reporter(void)
 /* A forked child (nginx's worker) reports too, with its count so far. */
 __attribute__((constructor)) static void start(void)
 {
+	const char *path = getenv("MALLOC_COUNT_FILE");
+
+	if (path && strlen(path) < sizeof(count_path))
+		strcpy(count_path, path);
 	start_reporter();
 	pthread_atfork(NULL, NULL, start_reporter);
 }
@@ -162,13 +173,11 @@ __attribute__((constructor)) static void start(void)
 /* The final total, so that a short run is counted to its end. */
 __attribute__((destructor)) static void stop(void)
 {
-	const char *path = getenv("MALLOC_COUNT_FILE");
-
 	int fd;
 
-	if (!path)
+	if (!count_path[0])
 		return;
-	fd = report_open(path);
+	fd = report_open(count_path);
 	if (fd >= 0) {
 		report(fd);
 		close(fd);
