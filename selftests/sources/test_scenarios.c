@@ -38,40 +38,6 @@
 
 #define MS 1000000ull
 
-static int tcp_pair(int sv[2])
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in addr;
-	socklen_t len;
-	int lfd, ret;
-
-	ret = ursa_parse_addr("127.0.0.1:0", &ss, &len);
-	if (ret)
-		return ret;
-	lfd = ursa_listen((struct sockaddr *)&ss, len, 1, 0);
-	if (lfd < 0)
-		return lfd;
-	len = sizeof(addr);
-	if (getsockname(lfd, (struct sockaddr *)&addr, &len))
-		goto err;
-	sv[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sv[0] < 0)
-		goto err;
-	if (connect(sv[0], (struct sockaddr *)&addr, sizeof(addr)))
-		goto err_c;
-	sv[1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (sv[1] < 0)
-		goto err_c;
-	close(lfd);
-	return 0;
-err_c:
-	close(sv[0]);
-err:
-	ret = -errno;
-	close(lfd);
-	return ret;
-}
-
 FIXTURE(sc)
 {
 	struct ursa_loop loop;

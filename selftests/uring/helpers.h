@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <ursa/ursa.h>
 #include <ursa/harness.h>
@@ -62,6 +65,66 @@ static inline void treq_init(struct treq *t)
  * Its guard expires, so stats.timers_fired grows by one.
  */
 #define loop_run_for(loop, ms) ((void)loop_run_until(loop, false, ms))
+
+/*
+ * A listening socket on 127.0.0.1 at a port the kernel picks, or a
+ * negative errno. The address it got goes to @addr unless that is NULL.
+ */
+static inline int listen_lo(struct sockaddr_in *addr, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, ret;
+
+	ret = ursa_parse_addr("127.0.0.1:0", &ss, &len);
+	if (ret)
+		return ret;
+	fd = ursa_listen((struct sockaddr *)&ss, len, backlog, 0);
+	if (fd < 0 || !addr)
+		return fd;
+	len = sizeof(*addr);
+	if (getsockname(fd, (struct sockaddr *)addr, &len)) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* A blocking TCP socket connected to @addr, or a negative errno. */
+static inline int connect_to(const struct sockaddr_in *addr)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr))) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+/* A connected TCP pair on loopback, made synchronously. */
+static inline int tcp_pair(int sv[2])
+{
+	struct sockaddr_in addr;
+	int lfd = listen_lo(&addr, 1);
+
+	if (lfd < 0)
+		return lfd;
+	sv[0] = connect_to(&addr);
+	if (sv[0] < 0) {
+		close(lfd);
+		return sv[0];
+	}
+	sv[1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(lfd);
+	if (sv[1] < 0) {
+		close(sv[0]);
+		return -errno;
+	}
+	return 0;
+}
 
 /* The number of open file descriptors of this process. */
 static inline int count_open_fds(void)

@@ -129,19 +129,9 @@ TEST_F(cancel, recv_on_socket)
 	ASSERT_TRUE(buf_untouched(self->buf, sizeof(self->buf)));
 }
 
-static int listen_lo(void)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-
-	if (ursa_parse_addr("127.0.0.1:0", &ss, &len))
-		return -EINVAL;
-	return ursa_listen((struct sockaddr *)&ss, len, 16, 0);
-}
-
 TEST_F(cancel, accept)
 {
-	int lfd = listen_lo(), before;
+	int lfd = listen_lo(NULL, 16), before;
 	struct treq t;
 
 	ASSERT_LE(0, lfd);
@@ -156,7 +146,7 @@ TEST_F(cancel, accept)
 
 TEST_F(cancel, accept_multishot)
 {
-	int lfd = listen_lo();
+	int lfd = listen_lo(NULL, 16);
 	struct treq t;
 
 	ASSERT_LE(0, lfd);
@@ -426,7 +416,7 @@ static void count_work(struct ursa_work *w)
 TEST_F(cancel, cancel_all)
 {
 	unsigned char bufs[3][16];
-	int lfd = listen_lo(), i;
+	int lfd = listen_lo(NULL, 16), i;
 	struct ursa_work work;
 	struct ursa_timer tm;
 	struct treq t[4];

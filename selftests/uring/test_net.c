@@ -79,62 +79,6 @@ TEST(parse_addr)
 	EXPECT_EQ(-EINVAL, ursa_parse_addr("1.2.3.4:5", &ss, NULL));
 }
 
-/* A listening socket on 127.0.0.1 at a port the kernel picks. */
-static int listen_lo(struct sockaddr_in *addr, int backlog)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, ret;
-
-	ret = ursa_parse_addr("127.0.0.1:0", &ss, &len);
-	if (ret)
-		return ret;
-	fd = ursa_listen((struct sockaddr *)&ss, len, backlog, 0);
-	if (fd < 0)
-		return fd;
-	len = sizeof(*addr);
-	if (getsockname(fd, (struct sockaddr *)addr, &len)) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-static int connect_to(const struct sockaddr_in *addr)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (const struct sockaddr *)addr, sizeof(*addr))) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-/* A connected TCP pair on loopback, made synchronously. */
-static int tcp_pair(int sv[2])
-{
-	struct sockaddr_in addr;
-	int lfd = listen_lo(&addr, 1);
-
-	if (lfd < 0)
-		return lfd;
-	sv[0] = connect_to(&addr);
-	if (sv[0] < 0) {
-		close(lfd);
-		return sv[0];
-	}
-	sv[1] = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	close(lfd);
-	if (sv[1] < 0) {
-		close(sv[0]);
-		return -errno;
-	}
-	return 0;
-}
-
 FIXTURE(net)
 {
 	struct ursa_loop loop;
