@@ -6,7 +6,10 @@
 #ifndef URSA_BENCH_H
 #define URSA_BENCH_H
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -34,5 +37,54 @@ static inline double bench_median(double *v, int n)
 
 /* malloc, calloc, realloc and posix_memalign calls since the start. */
 uint64_t bench_malloc_calls(void);
+
+/*
+ * The options of a timed benchmark: -r REPEATS (1 to 101), -t SECONDS a
+ * measurement (0 to 60) and -h. Returns -1 to go on, else the exit code:
+ * 0 after -h, 2 after a bad option or value (with a message).
+ */
+static inline int bench_options(const char *prog, int argc, char **argv,
+				int *repeats, double *seconds)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "r:t:h")) != -1) {
+		switch (opt) {
+		case 'r':
+			*repeats = atoi(optarg);
+			break;
+		case 't':
+			*seconds = atof(optarg);
+			break;
+		default:
+			fprintf(opt == 'h' ? stdout : stderr,
+				"usage: %s [-r REPEATS] [-t SECONDS]\n", prog);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (*repeats < 1 || *repeats > 101 ||
+	    !(*seconds > 0 && *seconds < 60)) {
+		fprintf(stderr, "%s: -r takes 1 to 101, -t 0 to 60 seconds\n",
+			prog);
+		return 2;
+	}
+	return -1;
+}
+
+/*
+ * Does the malloc counter see this program's own allocations? If not,
+ * says so: every "0 mallocs" figure would be meaningless.
+ */
+static inline bool bench_malloc_hooked(const char *prog)
+{
+	uint64_t before = bench_malloc_calls();
+	void *volatile probe = malloc(16);
+
+	free(probe);
+	if (bench_malloc_calls() != before)
+		return true;
+	fprintf(stderr, "%s: the malloc counter is not hooked\n", prog);
+	return false;
+}
 
 #endif /* URSA_BENCH_H */

@@ -68,11 +68,6 @@ static uint64_t run_case(const struct bench_case *bc, struct ursa_runq *rq,
 	return bench_now_ns() - start;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: bench_deferred [-r REPEATS] [-t SECONDS]\n");
-}
-
 int main(int argc, char **argv)
 {
 	static const struct bench_case cases[] = {
@@ -83,43 +78,16 @@ int main(int argc, char **argv)
 	struct counter_waiter cw[64];
 	struct ursa_runq rq;
 	double seconds = 0.2;
-	int repeats = 5, opt;
+	int repeats = 5, ret;
 	size_t c;
 	int fails = 0;
-	uint64_t m_probe;
-	void *volatile probe;
 
-	while ((opt = getopt(argc, argv, "r:t:h")) != -1) {
-		switch (opt) {
-		case 'r':
-			repeats = atoi(optarg);
-			break;
-		case 't':
-			seconds = atof(optarg);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60)) {
-		fprintf(stderr,
-			"bench_deferred: -r takes 1 to 101, -t 0 to 60 seconds\n");
-		return 2;
-	}
+	ret = bench_options("bench_deferred", argc, argv, &repeats, &seconds);
+	if (ret >= 0)
+		return ret;
 
-	/* The counter must see this program's own allocations. */
-	m_probe = bench_malloc_calls();
-	probe = malloc(16);
-	free(probe);
-	if (bench_malloc_calls() == m_probe) {
-		fprintf(stderr,
-			"bench_deferred: the malloc counter is not hooked\n");
+	if (!bench_malloc_hooked("bench_deferred"))
 		return 1;
-	}
 
 	ursa_runq_init(&rq, 64);
 	for (c = 0; c < 64; c++) {

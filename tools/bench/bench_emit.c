@@ -142,39 +142,15 @@ int main(int argc, char **argv)
 	static const char *const names[] = { "single take", "batched take",
 					     "sliding 64, burst 256" };
 	double seconds = 0.2;
-	int repeats = 5, opt, mode, errors = 0;
+	int repeats = 5, ret, mode, errors = 0;
 	struct ursa_runq rq;
-	uint64_t m_probe;
-	void *volatile probe;
 	double batched_ops = 0;
 
-	while ((opt = getopt(argc, argv, "r:t:h")) != -1) {
-		switch (opt) {
-		case 'r':
-			repeats = atoi(optarg);
-			break;
-		case 't':
-			seconds = atof(optarg);
-			break;
-		default:
-			fprintf(opt == 'h' ? stdout : stderr,
-				"usage: bench_emit [-r REPEATS] [-t SECONDS]\n");
-			return opt == 'h' ? 0 : 2;
-		}
-	}
-	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60)) {
-		fprintf(stderr,
-			"bench_emit: -r takes 1 to 101, -t 0 to 60 seconds\n");
-		return 2;
-	}
-	m_probe = bench_malloc_calls();
-	probe = malloc(16);
-	free(probe);
-	if (bench_malloc_calls() == m_probe) {
-		fprintf(stderr,
-			"bench_emit: the malloc counter is not hooked\n");
+	ret = bench_options("bench_emit", argc, argv, &repeats, &seconds);
+	if (ret >= 0)
+		return ret;
+	if (!bench_malloc_hooked("bench_emit"))
 		return 1;
-	}
 
 	ursa_runq_init(&rq, 0);
 	printf("%-24s %10s %14s %14s\n", "case", "ns/item", "items/s",

@@ -121,38 +121,14 @@ int main(int argc, char **argv)
 {
 	double seconds = 0.2, ns_per[101], med, ops;
 	uint64_t iters = 1000, m0, m1, total = 0;
-	int repeats = 5, opt, r, errors = 0;
+	int repeats = 5, ret, r, errors = 0;
 	struct ursa_runq rq;
-	uint64_t m_probe;
-	void *volatile probe;
 
-	while ((opt = getopt(argc, argv, "r:t:h")) != -1) {
-		switch (opt) {
-		case 'r':
-			repeats = atoi(optarg);
-			break;
-		case 't':
-			seconds = atof(optarg);
-			break;
-		default:
-			fprintf(opt == 'h' ? stdout : stderr,
-				"usage: bench_input [-r REPEATS] [-t SECONDS]\n");
-			return opt == 'h' ? 0 : 2;
-		}
-	}
-	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60)) {
-		fprintf(stderr,
-			"bench_input: -r takes 1 to 101, -t 0 to 60 seconds\n");
-		return 2;
-	}
-	m_probe = bench_malloc_calls();
-	probe = malloc(16);
-	free(probe);
-	if (bench_malloc_calls() == m_probe) {
-		fprintf(stderr,
-			"bench_input: the malloc counter is not hooked\n");
+	ret = bench_options("bench_input", argc, argv, &repeats, &seconds);
+	if (ret >= 0)
+		return ret;
+	if (!bench_malloc_hooked("bench_input"))
 		return 1;
-	}
 
 	ursa_runq_init(&rq, 0);
 	while (run(&rq, iters, &errors) < 20000000ull)

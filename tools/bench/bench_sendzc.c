@@ -147,43 +147,20 @@ err:
 	return -errno;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: bench_sendzc [-r REPEATS] [-t SECONDS]\n");
-}
-
 int main(int argc, char **argv)
 {
 	static const uint32_t sizes[] = { 1024,	 4096,	 16384,
 					  65536, 262144, 1048576 };
 	static struct sender s;
 	double seconds = 0.1;
-	int repeats = 5, opt, ret, rx = -1, status = 0;
+	int repeats = 5, ret, rx = -1, status = 0;
 	unsigned int i;
 	pthread_t thr;
 	size_t z;
 
-	while ((opt = getopt(argc, argv, "r:t:h")) != -1) {
-		switch (opt) {
-		case 'r':
-			repeats = atoi(optarg);
-			break;
-		case 't':
-			seconds = atof(optarg);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60)) {
-		fprintf(stderr, "bench_sendzc: -r takes 1 to 101, -t 0 to 60 "
-				"seconds\n");
-		return 2;
-	}
+	ret = bench_options("bench_sendzc", argc, argv, &repeats, &seconds);
+	if (ret >= 0)
+		return ret;
 
 	ret = ursa_loop_init(&s.loop, NULL);
 	if (ret) {

@@ -466,50 +466,18 @@ static const char *verdict(int ok)
 	return ok ? "met" : "MISSED";
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: bench_task [-r REPEATS] [-t SECONDS]\n");
-}
-
 int main(int argc, char **argv)
 {
 	struct result yield, sw, hop, pp, in, sj;
 	struct rss_result rss = { 0 };
-	uint64_t m_probe;
-	void *volatile probe;
-	int opt;
+	int ret;
 
-	while ((opt = getopt(argc, argv, "r:t:h")) != -1) {
-		switch (opt) {
-		case 'r':
-			repeats = atoi(optarg);
-			break;
-		case 't':
-			seconds = atof(optarg);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60)) {
-		fprintf(stderr,
-			"bench_task: -r takes 1 to 101, -t 0 to 60 seconds\n");
-		return 2;
-	}
+	ret = bench_options("bench_task", argc, argv, &repeats, &seconds);
+	if (ret >= 0)
+		return ret;
 
-	/* The counter must see this program's own allocations. */
-	m_probe = bench_malloc_calls();
-	probe = malloc(16);
-	free(probe);
-	if (bench_malloc_calls() == m_probe) {
-		fprintf(stderr,
-			"bench_task: the malloc counter is not hooked\n");
+	if (!bench_malloc_hooked("bench_task"))
 		return 1;
-	}
 
 	run_rss(&rss);
 
