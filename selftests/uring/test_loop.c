@@ -255,35 +255,6 @@ TEST_F(loop, start_inflight_is_ebusy)
 	close(p[1]);
 }
 
-/* io-wq workers of this process: the tasks named iou-wrk-<tid>. */
-static int iou_workers(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		char path[300], comm[32] = "";
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
-			 e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(comm, sizeof(comm), f) &&
-		    !strncmp(comm, "iou-wrk-", 8))
-			n++;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 TEST_F(loop, async_req_runs_on_io_wq)
 {
 	char path[] = "/tmp/ursa-async-XXXXXX";
