@@ -26,37 +26,9 @@ cleanup() {
 trap cleanup EXIT
 
 cc -O2 -shared -fPIC -o "$tmp/malloc_preload.so" "$here/malloc_preload.c" -ldl -lpthread
-mkdir -p "$tmp/root" "$tmp/nginx/logs"
-head -c 4096 /dev/urandom >"$tmp/root/4k.bin"
-chmod -R a+rX "$tmp/root"
-cat >"$tmp/pipe.lua" <<'LUA'
-init = function(args)
-	local r = {}
-	for i = 1, 16 do r[i] = wrk.format(nil, wrk.path) end
-	req = table.concat(r)
-end
-request = function() return req end
-LUA
 P_NGINX=18091 P_URSA=18092
-cat >"$tmp/nginx/nginx.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log;
-events { worker_connections 20000; }
-http {
-	access_log off;
-	keepalive_requests 1000000;
-	server {
-		listen 127.0.0.1:$P_NGINX reuseport backlog=4096;
-		location = /plaintext {
-			default_type text/plain;
-			return 200 "Hello, World!";
-		}
-		location / { root $tmp/root; }
-	}
-}
-NGX
+. "$here/http-lib.sh"
+http_setup "$tmp" $P_NGINX
 ulimit -n 65536 2>/dev/null || true
 # Each process counts into tmp/NAME.count.PID; nginx's is its worker's.
 MALLOC_COUNT_FILE=$tmp/nginx.count LD_PRELOAD=$tmp/malloc_preload.so \
