@@ -861,9 +861,33 @@ static void from_deferred_carries_a_pointer(void **state)
 	consumer_take(&c);
 	drain();
 	assert_ptr_equal(c.t.entry.ptr, payload);
+	/* One union in the exit: the address is in val too. */
+	assert_int_equal(c.t.entry.val, (int64_t)(intptr_t)payload);
 	consumer_take(&c);
 	drain();
 	assert_int_equal(c.t.entry.val, 2);
+	ursa_emit_cancel(&em);
+	drain();
+	ursa_emit_destroy(&em);
+}
+
+static void from_deferred_integer_is_in_val_and_ptr(void **state)
+{
+	struct ursa_deferred d;
+	struct ursa_emit_from f;
+	struct ursa_emit em;
+	struct consumer c;
+
+	emit_new(&em, 0, URSA_EMIT_SUSPEND);
+	consumer_init(&c, &em, 0);
+	ursa_deferred_init(&d);
+	assert_int_equal(ursa_emit_from_deferred(&em, &f, &d), 0);
+	ursa_deferred_succeed(&d, 4096);
+	consumer_take(&c);
+	drain();
+	assert_int_equal(c.t.entry.val, 4096);
+	/* The exit's union: ptr holds the same bits, not NULL. */
+	assert_ptr_equal(c.t.entry.ptr, (void *)(intptr_t)4096);
 	ursa_emit_cancel(&em);
 	drain();
 	ursa_emit_destroy(&em);
@@ -1466,6 +1490,7 @@ int main(void)
 		T(the_finalizer_runs_once_for_every_ending),
 		T(from_deferred_keeps_emit_order),
 		T(from_deferred_carries_a_pointer),
+		T(from_deferred_integer_is_in_val_and_ptr),
 		T(from_deferred_failure_ends_the_stream_there),
 		T(from_deferred_under_each_strategy_when_full),
 		T(a_cancel_releases_pending_reservations),

@@ -304,13 +304,15 @@ int ursa_emit_done(struct ursa_emit *em, const struct ursa_exit *exit);
  *	completes or the stream is cancelled.
  * @d: The deferred.
  *
- * Reserves the next position now. When @d completes, a success fills it
- * (the exit's val becomes the entry's value; a pointer in the exit's ptr
- * becomes the entry's ptr), and a failure ends the stream there: entries
- * emitted after the reservation are discarded and the consumer sees the
- * failure. Entries before the reservation are delivered first, and the
- * consumer waits at the reservation until @d completes. Effect:
- * Emit.fromEffect.
+ * Reserves the next position now. When @d completes, a success fills it,
+ * and a failure ends the stream there. A success's value goes into both
+ * the entry's val and its ptr: &struct ursa_exit keeps them in one union,
+ * so an integer success leaves ptr holding the same bits (not %NULL) and a
+ * pointer success leaves val holding the address. Read the field that @d
+ * was succeeded with. After a failure, entries emitted after the
+ * reservation are discarded and the consumer sees the failure. Entries
+ * before the reservation are delivered first, and the consumer waits at
+ * the reservation until @d completes. Effect: Emit.fromEffect.
  *
  * Context: @em's thread.
  * Return: 0, or a negative errno as for ursa_emit_push(); a sliding buffer
