@@ -13,7 +13,10 @@
  * repeat, taking turns to go first; the medians of ops/s, the median of
  * the per-repeat ratios (robust on a busy machine) and the malloc calls
  * per op in steady state (must be 0) are printed. The target is 0.75x
- * raw at batches of 32 and more. -o runs one side, for perf.
+ * raw at batches of 32 and more. -o runs one side, for perf; -b runs
+ * one batch size and -n a fixed number of rounds without calibration,
+ * for callgrind: the difference of two -n runs' Ir, divided by the
+ * extra NOPs, is the instructions per NOP.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -103,8 +106,14 @@ static uint64_t run_raw(struct io_uring *ring, unsigned int batch,
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench_nop [-r REPEATS] [-t SECONDS] [-o raw|ursa]\n"
-		   "  -o  run one side only, for perf stat or perf record\n");
+	fprintf(f,
+		"usage: bench_nop [-r REPEATS] [-t SECONDS] [-o raw|ursa] "
+		"[-b BATCH] [-n ROUNDS]\n"
+		"  -o  run one side only, for perf stat or perf record\n"
+		"  -b  one batch size (1 to %d) instead of 1, 32 and 128\n"
+		"  -n  ROUNDS of a batch per repeat, no calibration "
+		"(for callgrind)\n",
+		MAX_BATCH);
 }
 
 int main(int argc, char **argv)
@@ -115,14 +124,21 @@ int main(int argc, char **argv)
 	struct ursa_loop loop;
 	struct io_uring ring;
 	double seconds = 0.05;
-	int repeats = 15, opt, ret, fails = 0, only = 0;
+	int repeats = 15, opt, ret, fails = 0, only = 0, one_batch = 0;
+	long long rounds = 0;
 	uint64_t m_probe;
 	void *volatile probe;
 	size_t b;
 	unsigned int k;
 
-	while ((opt = getopt(argc, argv, "r:t:o:h")) != -1) {
+	while ((opt = getopt(argc, argv, "r:t:o:b:n:h")) != -1) {
 		switch (opt) {
+		case 'b':
+			one_batch = atoi(optarg);
+			break;
+		case 'n':
+			rounds = atoll(optarg);
+			break;
 		case 'o':
 			only = !strcmp(optarg, "raw")  ? 1 :
 			       !strcmp(optarg, "ursa") ? 2 :
@@ -143,9 +159,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60) ||
-	    only < 0) {
-		fprintf(stderr, "bench_nop: -r takes 1 to 101, -t 0 to 60 "
-				"seconds, -o raw or ursa\n");
+	    only < 0 || one_batch < 0 || one_batch > MAX_BATCH || rounds < 0 ||
+	    rounds > 1000000000ll) {
+		fprintf(stderr,
+			"bench_nop: -r takes 1 to 101, -t 0 to 60 "
+			"seconds, -o raw or ursa, -b 1 to %d, -n 1 to "
+			"1e9\n",
+			MAX_BATCH);
 		return 2;
 	}
 
@@ -195,12 +215,19 @@ int main(int argc, char **argv)
 	printf("%-6s %14s %14s %8s %11s %10s\n", "batch", "raw ops/s",
 	       "ursa ops/s", "ratio", "mallocs/op", "target");
 	for (b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
-		unsigned int batch = batches[b];
+		unsigned int batch = one_batch ? (unsigned int)one_batch :
+						 batches[b];
 		double raw_ns[101], ursa_ns[101], ratios[101];
 		double raw_ops, ursa_ops, ratio;
 		uint64_t iters = 64, m0, m1, total = 0, t_raw, t_ursa;
 		int r;
 
+		if (one_batch && b)
+			break;
+		if (rounds) {
+			iters = (uint64_t)rounds;
+			goto measure;
+		}
 		/* Calibrate on the raw ring: one repeat lasts about @seconds. */
 		while ((t_raw = run_raw(&ring, batch, iters)) &&
 		       t_raw < 20000000ull)
@@ -208,6 +235,7 @@ int main(int argc, char **argv)
 		if (!t_raw || !run_ursa(&loop, ops, batch, iters / 4 + 1))
 			goto err;
 		iters = (uint64_t)(iters * (seconds / 0.02)) + 1;
+measure:
 
 		m0 = bench_malloc_calls();
 		for (r = 0; r < repeats; r++) {
