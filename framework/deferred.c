@@ -9,13 +9,7 @@
 #include <ursa/deferred.h>
 #include <ursa/task.h>
 
-#include "internal.h"
-
-enum {
-	DEFERRED_PENDING = 0,
-	DEFERRED_DONE,
-	DEFERRED_LAZY, /* done by complete_with: each awaiter computes */
-};
+#include "deferred.h"
 
 void ursa_deferred_init(struct ursa_deferred *d)
 {
@@ -24,60 +18,9 @@ void ursa_deferred_init(struct ursa_deferred *d)
 	d->exit = ursa_exit_success(0);
 }
 
-/*
- * Hand the deferred's result to @w and put it on its run queue. The
- * result is copied into the waiter, so a deferred may be freed (or
- * reinitialised) once it has no waiters left, even while woken waiters
- * are still queued.
- */
-static void waiter_wake(struct ursa_waiter *w, const struct ursa_deferred *d)
-{
-	if (d->state == DEFERRED_LAZY) {
-		w->lazy = true;
-		w->lazy_fn = d->lazy_fn;
-		w->lazy_arg = d->lazy_arg;
-	} else {
-		w->lazy = false;
-		/*
-		 * Field by field: ursa_deferred_done() has just stored
-		 * d->exit that way, and a 16-byte copy of it would stall on
-		 * store forwarding (seen in bench_input's profile).
-		 */
-		w->exit.kind = d->exit.kind;
-		w->exit.err = d->exit.err;
-		w->exit.val = d->exit.val;
-	}
-	w->state = WAITER_QUEUED;
-	ursa_list_add_tail(&w->work.node, &w->rq->queue);
-}
-
-static inline void deferred_wake_all(struct ursa_deferred *d)
-{
-	while (!ursa_list_empty(&d->waiters)) {
-		struct ursa_waiter *w;
-
-		w = ursa_list_first_entry(&d->waiters, struct ursa_waiter,
-					  work.node);
-		ursa_list_del(&w->work.node);
-		waiter_wake(w, d);
-	}
-}
-
 bool ursa_deferred_done(struct ursa_deferred *d, const struct ursa_exit *exit)
 {
-	if (d->state != DEFERRED_PENDING)
-		return false;
-	/*
-	 * Field by field: callers build @exit on their stack with narrower
-	 * stores, and a single 16-byte load of it cannot be forwarded from
-	 * them; it stalls until they retire (seen in bench_nop's profile).
-	 */
-	d->exit.kind = exit->kind;
-	d->exit.err = exit->err;
-	d->exit.val = exit->val;
-	d->state = DEFERRED_DONE;
-	deferred_wake_all(d);
-	return true;
+	return __ursa_deferred_done(d, exit);
 }
 
 bool ursa_deferred_succeed(struct ursa_deferred *d, int64_t val)
@@ -139,7 +82,7 @@ bool ursa_deferred_complete_with(struct ursa_deferred *d, ursa_effect_fn *fn,
 	d->lazy_fn = fn;
 	d->lazy_arg = arg;
 	d->state = DEFERRED_LAZY;
-	deferred_wake_all(d);
+	__ursa_deferred_wake_all(d);
 	return true;
 }
 
@@ -193,7 +136,7 @@ int ursa_deferred_await(struct ursa_deferred *d, struct ursa_waiter *w)
 		ursa_list_add_tail(&w->work.node, &d->waiters);
 		return 0;
 	}
-	waiter_wake(w, d);
+	__ursa_deferred_wake(w, d);
 	return 0;
 }
 

@@ -194,7 +194,6 @@ bool __ursa_fault_apply(struct ursa_loop *loop, struct ursa_req *req, int *res,
 	}
 	if (f->attr.times > 0)
 		f->attr.times--;
-	req->flags |= REQ_F_FAULTED;
 	loop->stats.faults_injected++;
 	return true;
 }

@@ -26,9 +26,11 @@
 #define REQ_F_INTERNAL (1u << 2) /* the loop's own; not counted as work */
 #define REQ_F_LINK_TIMEOUT (1u << 3) /* a link timeout rides with it */
 #define REQ_F_CANCELLED (1u << 4) /* a cancel was queued for it */
-#define REQ_F_FAULTED (1u << 5) /* fault injection altered a CQE */
+#define REQ_F_HOOKS (1u << 5) /* the op has a cqe or complete hook */
 #define REQ_F_PARKED (1u << 6) /* recv waiting for a buffer: no SQE out */
 #define REQ_F_ASYNC (1u << 7) /* sticky: start with IOSQE_ASYNC */
+/* A final CQE with any of these takes the slow dispatch. */
+#define REQ_F_SLOW (REQ_F_INTERNAL | REQ_F_LINK_TIMEOUT | REQ_F_HOOKS)
 
 /*
  * user_data: a request's address. Requests are at least 8-byte aligned,
@@ -99,7 +101,12 @@ bool __ursa_timers_next(struct ursa_loop *loop, struct __kernel_timespec *ts);
 void __ursa_timers_cancel_all(struct ursa_loop *loop);
 
 /* The op families' entries for the op table (opdef.c). */
-int __ursa_nop_prep(struct ursa_req *req, struct io_uring_sqe *sqe);
+static inline int __ursa_nop_prep(struct ursa_req *req,
+				  struct io_uring_sqe *sqe)
+{
+	io_uring_prep_nop(sqe);
+	return 0;
+}
 int __ursa_rw_prep(struct ursa_req *req, struct io_uring_sqe *sqe);
 int __ursa_rwv_prep(struct ursa_req *req, struct io_uring_sqe *sqe);
 bool __ursa_rw_complete(struct ursa_loop *loop, struct ursa_req *req);

@@ -13,6 +13,7 @@
 
 #include <ursa/timer.h>
 
+#include "../framework/deferred.h"
 #include "../framework/export.h"
 #include "internal.h"
 
@@ -287,6 +288,28 @@ static inline struct io_uring_sqe *get_sqes(struct ursa_loop *loop,
 	return __ursa_get_sqe(loop);
 }
 
+/*
+ * What every start does once prep has filled the SQE: the request becomes
+ * in flight (on loop->inflight, for cancel and ursa_loop_exit()) with its
+ * deferred pending again. @hooks is REQ_F_HOOKS when the op has a cqe or
+ * complete hook.
+ */
+static inline void start_commit(struct ursa_loop *loop, struct ursa_req *req,
+				struct io_uring_sqe *sqe, enum ursa_op op,
+				unsigned int hooks)
+{
+	__ursa_deferred_rearm(&req->done);
+	if (req->flags & REQ_F_ASYNC)
+		sqe->flags |= IOSQE_ASYNC;
+	io_uring_sqe_set_data(sqe, req);
+	req->flags = (req->flags & (REQ_F_MULTISHOT | REQ_F_ASYNC)) |
+		     REQ_F_INFLIGHT | hooks;
+	req->pending = 1;
+	ursa_list_add_tail(&req->node, &loop->inflight);
+	loop->nr_inflight++;
+	loop->stats.submitted[op]++;
+}
+
 int __ursa_start(struct ursa_loop *loop, struct ursa_req *req, enum ursa_op op)
 {
 	const struct __ursa_op_def *def = &__ursa_op_defs[op];
@@ -313,19 +336,10 @@ int __ursa_start(struct ursa_loop *loop, struct ursa_req *req, enum ursa_op op)
 		sqe_make_ignore(sqe);
 		return ret;
 	}
-	if (ursa_deferred_is_done(&req->done))
-		ursa_deferred_init(&req->done);
-	if (req->flags & REQ_F_ASYNC)
-		sqe->flags |= IOSQE_ASYNC;
-	io_uring_sqe_set_data(sqe, req);
-	req->flags = (req->flags & (REQ_F_MULTISHOT | REQ_F_ASYNC)) |
-		     REQ_F_INFLIGHT;
-	req->pending = 1;
+	start_commit(loop, req, sqe, op,
+		     def->cqe || def->complete ? REQ_F_HOOKS : 0);
 	if (req->timeout_ns)
 		__ursa_link_timeout_arm(loop, req, sqe);
-	ursa_list_add_tail(&req->node, &loop->inflight);
-	loop->nr_inflight++;
-	loop->stats.submitted[op]++;
 	return 0;
 }
 
@@ -376,34 +390,61 @@ static unsigned int later_run(struct ursa_loop *loop)
 	return n;
 }
 
-/* Inline into the CQE dispatch, which is the hot caller. */
-static inline void req_complete(struct ursa_loop *loop, struct ursa_req *req,
-				int res)
+/*
+ * The end of every request: idle again, off the in-flight list, its
+ * deferred fulfilled and its callback called. Inline into the CQE
+ * dispatch, which is the hot caller.
+ */
+static inline void req_done(struct ursa_loop *loop, struct ursa_req *req,
+			    int res)
 {
 	struct ursa_exit exit;
 
+	req->flags &= REQ_F_INTERNAL | REQ_F_ASYNC;
+	req->res = res;
+	/* Nothing tests the node once it is off the list: no _init. */
+	ursa_list_del(&req->node);
+	loop->nr_inflight--;
+	exit = ursa_exit_from_res(res);
+	if (unlikely(exit.kind == URSA_EXIT_INTERRUPT))
+		loop->stats.cancels++;
+	__ursa_deferred_done(&req->done, &exit);
+	/* The callback may reuse or free @req: touch nothing after it. */
+	if (req->cb)
+		req->cb(req, &exit);
+}
+
+static inline void req_complete(struct ursa_loop *loop, struct ursa_req *req,
+				int res)
+{
 	/* A link timeout that fired shows as -ETIME, not as a cancel. */
 	if ((req->flags & REQ_F_LINK_TIMEOUT) && res == -ECANCELED &&
 	    req->timeout_res == -ETIME)
 		res = -ETIME;
 	if (req->flags & REQ_F_INTERNAL)
 		loop->nr_internal--;
-	req->flags &= REQ_F_INTERNAL | REQ_F_ASYNC;
-	req->res = res;
-	ursa_list_del_init(&req->node);
-	loop->nr_inflight--;
-	exit = ursa_exit_from_res(res);
-	if (exit.kind == URSA_EXIT_INTERRUPT)
-		loop->stats.cancels++;
-	ursa_deferred_done(&req->done, &exit);
-	/* The callback may reuse or free @req: touch nothing after it. */
-	if (req->cb)
-		req->cb(req, &exit);
+	req_done(loop, req, res);
 }
 
 void __ursa_req_complete(struct ursa_loop *loop, struct ursa_req *req, int res)
 {
 	req_complete(loop, req, res);
+}
+
+/* Fault injection, when configured and turned on, may alter @res. */
+static inline void fault_apply(struct ursa_loop *loop, struct ursa_req *req,
+			       int *res, uint32_t cflags)
+{
+	if (IS_ENABLED(CONFIG_URSA_FAULT_INJECTION) && unlikely(loop->fault))
+		__ursa_fault_apply(loop, req, res, cflags);
+}
+
+static inline void count_completion(struct ursa_loop *loop,
+				    struct ursa_req *req, int res)
+{
+	loop->stats.completed[req->opcode]++;
+	if (unlikely(res < 0) && res != -ECANCELED)
+		loop->stats.errors[req->opcode]++;
 }
 
 static inline void req_finish(struct ursa_loop *loop, struct ursa_req *req,
@@ -415,13 +456,18 @@ static inline void req_finish(struct ursa_loop *loop, struct ursa_req *req,
 	req_complete(loop, req, req->res);
 }
 
-static inline void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
-			    uint32_t cflags)
+/*
+ * Every CQE that is not the last of a plain request: link timeouts and
+ * the requests they ride with, multishot and zero-copy CQEs, ops with a
+ * cqe or complete hook, and the loop's own requests.
+ */
+static __attribute__((noinline)) void
+dispatch_slow(struct ursa_loop *loop, uint64_t ud, int res, uint32_t cflags)
 {
 	const struct __ursa_op_def *def;
 	struct ursa_req *req;
 
-	if (unlikely(ud & UD_TAG_MASK)) {
+	if (ud & UD_TAG_MASK) {
 		if (ud == UD_IGNORE)
 			return;
 		req = (struct ursa_req *)(uintptr_t)(ud & ~UD_TAG_MASK);
@@ -432,11 +478,11 @@ static inline void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
 			req_finish(loop, req, &__ursa_op_defs[req->opcode]);
 		return;
 	}
-	if (unlikely(!ud))
+	if (!ud)
 		return;
 	req = (struct ursa_req *)(uintptr_t)ud;
 
-	if (unlikely(cflags & (IORING_CQE_F_NOTIF | IORING_CQE_F_MORE))) {
+	if (cflags & (IORING_CQE_F_NOTIF | IORING_CQE_F_MORE)) {
 		if (cflags & IORING_CQE_F_NOTIF) {
 			/* Zero-copy send: the result came first, with F_MORE. */
 			res = req->res;
@@ -450,11 +496,8 @@ static inline void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
 	if (likely(!(req->flags & REQ_F_INTERNAL))) {
 		if (def->cqe)
 			def->cqe(loop, req, res, cflags);
-		if (unlikely(loop->fault))
-			__ursa_fault_apply(loop, req, &res, cflags);
-		loop->stats.completed[req->opcode]++;
-		if (res < 0 && res != -ECANCELED)
-			loop->stats.errors[req->opcode]++;
+		fault_apply(loop, req, &res, cflags);
+		count_completion(loop, req, res);
 	}
 	req->res = res;
 	req->cqe_flags = cflags;
@@ -472,49 +515,62 @@ static inline void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
 	req_finish(loop, req, def);
 }
 
+/*
+ * The hot path: the one CQE of a plain request (a NOP, a read without a
+ * link timeout) completes it here; everything else is dispatch_slow()'s.
+ */
+static inline void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
+			    uint32_t cflags)
+{
+	struct ursa_req *req = (struct ursa_req *)(uintptr_t)ud;
+
+	if (unlikely((ud & UD_TAG_MASK) || !ud ||
+		     (cflags & (IORING_CQE_F_NOTIF | IORING_CQE_F_MORE)) ||
+		     (req->flags & REQ_F_SLOW))) {
+		dispatch_slow(loop, ud, res, cflags);
+		return;
+	}
+	fault_apply(loop, req, &res, cflags);
+	count_completion(loop, req, res);
+	req->cqe_flags = cflags;
+	req->pending = 0;
+	req_done(loop, req, res);
+}
+
 unsigned int __ursa_reap(struct ursa_loop *loop, unsigned int max)
 {
 	struct io_uring *ring = &loop->ring;
-	struct {
-		uint64_t ud;
-		int32_t res;
-		uint32_t flags;
-	} batch[REAP_BATCH];
-	unsigned int total = 0;
+	unsigned int total, head, tail;
 
 	/*
-	 * Copy the CQEs out and advance the CQ before dispatching any of
-	 * them: a callback may start requests, and starting may flush a
-	 * full SQ and, on old kernels, reap, which must not see these again.
+	 * Each CQE is read and its slot given back before it is dispatched:
+	 * a callback may start requests, and starting may flush a full SQ
+	 * and, on old kernels, reap, which must not see this CQE again. So
+	 * the head is read afresh each time, and may have passed our tail.
 	 * Those flushes can refill the CQ while we dispatch, so @max bounds
-	 * the whole call, not one pass.
+	 * the whole call.
 	 */
-	while (total < max) {
-		unsigned int head, n, i;
+	tail = io_uring_smp_load_acquire(ring->cq.ktail);
+	for (total = 0; total < max; total++) {
+		const struct io_uring_cqe *cqe;
+		uint64_t ud;
+		uint32_t cflags;
+		int res;
 
 		head = *ring->cq.khead;
-		/* Acquire: the CQEs below the tail are written before it. */
-		n = io_uring_smp_load_acquire(ring->cq.ktail) - head;
-		if (!n)
-			break;
-		if (n > REAP_BATCH)
-			n = REAP_BATCH;
-		if (n > max - total)
-			n = max - total;
-		for (i = 0; i < n; i++) {
-			const struct io_uring_cqe *cqe =
-				&ring->cq.cqes[io_uring_cqe_index(
-					ring, head + i, ring->cq.ring_mask)];
-
-			batch[i].ud = cqe->user_data;
-			batch[i].res = cqe->res;
-			batch[i].flags = cqe->flags;
+		if ((int)(tail - head) <= 0) {
+			/* Acquire: the CQEs below the tail are written. */
+			tail = io_uring_smp_load_acquire(ring->cq.ktail);
+			if ((int)(tail - head) <= 0)
+				break;
 		}
-		io_uring_cq_advance(ring, n);
-		for (i = 0; i < n; i++)
-			dispatch(loop, batch[i].ud, batch[i].res,
-				 batch[i].flags);
-		total += n;
+		/* ring_setup() never asks for IORING_SETUP_CQE32. */
+		cqe = &ring->cq.cqes[head & ring->cq.ring_mask];
+		ud = cqe->user_data;
+		res = cqe->res;
+		cflags = cqe->flags;
+		io_uring_smp_store_release(ring->cq.khead, head + 1);
+		dispatch(loop, ud, res, cflags);
 	}
 	return total;
 }
@@ -550,9 +606,17 @@ int ursa_loop_run_once(struct ursa_loop *loop, bool wait)
 		if (bounded && !ts.tv_sec && !ts.tv_nsec)
 			block = false;
 	}
-	if (block) {
-		ret = io_uring_submit_and_wait_timeout(
-			&loop->ring, &cqe, 1, bounded ? &ts : NULL, NULL);
+	if (block && bounded) {
+		ret = io_uring_submit_and_wait_timeout(&loop->ring, &cqe, 1,
+						       &ts, NULL);
+		loop->stats.enters++;
+	} else if (block) {
+		/*
+		 * Unbounded: one io_uring_enter, without the CQE peeking
+		 * of the _timeout variant, which costs ~100 instructions a
+		 * turn and finds nothing here (the CQ was seen empty).
+		 */
+		ret = io_uring_submit_and_wait(&loop->ring, 1);
 		loop->stats.enters++;
 	} else if (needs_enter(loop)) {
 		ret = io_uring_submit_and_get_events(&loop->ring);
@@ -753,5 +817,22 @@ int ursa_req_set_async(struct ursa_req *req, bool async)
 
 int ursa_nop(struct ursa_loop *loop, struct ursa_req *req)
 {
-	return __ursa_start(loop, req, URSA_OP_NOP);
+	struct io_uring_sqe *sqe;
+
+	/*
+	 * Inline, without the op table: a NOP has nothing to validate. The
+	 * rare cases (busy, exiting, a link timeout, a full SQ) take
+	 * __ursa_start(), which checks everything.
+	 */
+	if (unlikely((req->flags & REQ_F_INFLIGHT) || loop->exiting ||
+		     req->timeout_ns))
+		return __ursa_start(loop, req, URSA_OP_NOP);
+	sqe = io_uring_get_sqe(&loop->ring);
+	if (unlikely(!sqe))
+		return __ursa_start(loop, req, URSA_OP_NOP);
+	req->opcode = URSA_OP_NOP;
+	req->loop = loop;
+	__ursa_nop_prep(req, sqe);
+	start_commit(loop, req, sqe, URSA_OP_NOP, 0);
+	return 0;
 }

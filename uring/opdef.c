@@ -12,12 +12,6 @@
 
 #include "internal.h"
 
-int __ursa_nop_prep(struct ursa_req *req, struct io_uring_sqe *sqe)
-{
-	io_uring_prep_nop(sqe);
-	return 0;
-}
-
 const struct __ursa_op_def __ursa_op_defs[URSA_OP_LAST] = {
 	[URSA_OP_NOP] = { .name = "nop", .prep = __ursa_nop_prep },
 	[URSA_OP_READ] = { .name = "read",

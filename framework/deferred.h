@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The deferred's completion path, inline: deferred.c builds its public
+ * functions on it, and uring/'s CQE dispatch fulfils each request's
+ * deferred with it, without a call. Not installed.
+ */
+#ifndef URSA_FRAMEWORK_DEFERRED_H
+#define URSA_FRAMEWORK_DEFERRED_H
+
+#include <ursa/deferred.h>
+
+#include "internal.h"
+
+/* struct ursa_deferred.state */
+enum {
+	DEFERRED_PENDING = 0,
+	DEFERRED_DONE,
+	DEFERRED_LAZY, /* done by complete_with: each awaiter computes */
+};
+
+/*
+ * Hand the deferred's result to @w and put it on its run queue. The
+ * result is copied into the waiter, so a deferred may be freed (or
+ * reinitialised) once it has no waiters left, even while woken waiters
+ * are still queued.
+ */
+static inline void __ursa_deferred_wake(struct ursa_waiter *w,
+					const struct ursa_deferred *d)
+{
+	if (unlikely(d->state == DEFERRED_LAZY)) {
+		w->lazy = true;
+		w->lazy_fn = d->lazy_fn;
+		w->lazy_arg = d->lazy_arg;
+	} else {
+		w->lazy = false;
+		/*
+		 * Field by field: ursa_deferred_done() has just stored
+		 * d->exit that way, and a 16-byte copy of it would stall on
+		 * store forwarding (seen in bench_input's profile).
+		 */
+		w->exit.kind = d->exit.kind;
+		w->exit.err = d->exit.err;
+		w->exit.val = d->exit.val;
+	}
+	w->state = WAITER_QUEUED;
+	ursa_list_add_tail(&w->work.node, &w->rq->queue);
+}
+
+static inline void __ursa_deferred_wake_all(struct ursa_deferred *d)
+{
+	while (!ursa_list_empty(&d->waiters)) {
+		struct ursa_waiter *w;
+
+		w = ursa_list_first_entry(&d->waiters, struct ursa_waiter,
+					  work.node);
+		ursa_list_del(&w->work.node);
+		__ursa_deferred_wake(w, d);
+	}
+}
+
+/* ursa_deferred_done(), for callers on a hot path. */
+static inline bool __ursa_deferred_done(struct ursa_deferred *d,
+					const struct ursa_exit *exit)
+{
+	/*
+	 * Field by field, here and into each waiter, from @exit, not from
+	 * d->exit: callers build @exit with narrower stores, and a 16-byte
+	 * load of it would stall on store forwarding (seen in bench_nop's
+	 * profile); and d->exit would be read again after every waiter's
+	 * stores, which the compiler cannot tell apart from it.
+	 */
+	int kind = exit->kind, err = exit->err;
+	int64_t val = exit->val;
+
+	if (unlikely(d->state != DEFERRED_PENDING))
+		return false;
+	d->exit.kind = kind;
+	d->exit.err = err;
+	d->exit.val = val;
+	d->state = DEFERRED_DONE;
+	while (!ursa_list_empty(&d->waiters)) {
+		struct ursa_waiter *w;
+
+		w = ursa_list_first_entry(&d->waiters, struct ursa_waiter,
+					  work.node);
+		ursa_list_del(&w->work.node);
+		w->lazy = false;
+		w->exit.kind = kind;
+		w->exit.err = err;
+		w->exit.val = val;
+		w->state = WAITER_QUEUED;
+		ursa_list_add_tail(&w->work.node, &w->rq->queue);
+	}
+	return true;
+}
+
+/*
+ * Make @d pending again, as ursa_deferred_init() would, for a request
+ * that starts anew. A done deferred has no waiters (completing wakes them
+ * all, and awaiting a done one queues the waiter at once), and its exit
+ * is read only once it is done again, so the state is all there is to
+ * reset.
+ */
+static inline void __ursa_deferred_rearm(struct ursa_deferred *d)
+{
+	d->state = DEFERRED_PENDING;
+}
+
+#endif /* URSA_FRAMEWORK_DEFERRED_H */
