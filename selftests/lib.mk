@@ -58,7 +58,8 @@ all: $(gen) $(copies)
 $(out):
 	$(Q)mkdir -p $@
 
-$(out)/%: %.c $(LOCAL_HDRS) | $(out)
+# Relinked when the library changes, not only when the test's source does.
+$(out)/%: %.c $(LOCAL_HDRS) $(filter %.a,$(URSA_LIBS)) | $(out)
 	$(call msg,CC,selftests/$(TARGET)/$*)$(CC) $(all_cflags) \
 		$(all_ldflags) -MMD -MP -MF $(out)/$*.d -o $@ $< $(all_ldlibs)
 
