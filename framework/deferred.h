@@ -19,11 +19,24 @@ enum {
 };
 
 /*
- * Hand the deferred's result to @w and put it on its run queue. The
- * result is copied into the waiter, so a deferred may be freed (or
- * reinitialised) once it has no waiters left, even while woken waiters
- * are still queued.
+ * Queue @w on its run queue with a result, copied into it: a deferred may
+ * be freed (or reinitialised) once it has no waiters left, even while
+ * woken waiters are still queued. The result comes as fields, not as a
+ * struct: stored field by field, it would stall a 16-byte load on store
+ * forwarding (seen in bench_input's and bench_nop's profiles).
  */
+static inline void __ursa_waiter_queue(struct ursa_waiter *w, int kind, int err,
+				       int64_t val)
+{
+	w->lazy = false;
+	w->exit.kind = kind;
+	w->exit.err = err;
+	w->exit.val = val;
+	w->state = WAITER_QUEUED;
+	ursa_list_add_tail(&w->work.node, &w->rq->queue);
+}
+
+/* Hand the deferred's result to @w and queue it. */
 static inline void __ursa_deferred_wake(struct ursa_waiter *w,
 					const struct ursa_deferred *d)
 {
@@ -31,19 +44,11 @@ static inline void __ursa_deferred_wake(struct ursa_waiter *w,
 		w->lazy = true;
 		w->lazy_fn = d->lazy_fn;
 		w->lazy_arg = d->lazy_arg;
-	} else {
-		w->lazy = false;
-		/*
-		 * Field by field: ursa_deferred_done() has just stored
-		 * d->exit that way, and a 16-byte copy of it would stall on
-		 * store forwarding (seen in bench_input's profile).
-		 */
-		w->exit.kind = d->exit.kind;
-		w->exit.err = d->exit.err;
-		w->exit.val = d->exit.val;
+		w->state = WAITER_QUEUED;
+		ursa_list_add_tail(&w->work.node, &w->rq->queue);
+		return;
 	}
-	w->state = WAITER_QUEUED;
-	ursa_list_add_tail(&w->work.node, &w->rq->queue);
+	__ursa_waiter_queue(w, d->exit.kind, d->exit.err, d->exit.val);
 }
 
 static inline void __ursa_deferred_wake_all(struct ursa_deferred *d)
@@ -63,11 +68,8 @@ static inline bool __ursa_deferred_done(struct ursa_deferred *d,
 					const struct ursa_exit *exit)
 {
 	/*
-	 * Field by field, here and into each waiter, from @exit, not from
-	 * d->exit: callers build @exit with narrower stores, and a 16-byte
-	 * load of it would stall on store forwarding (seen in bench_nop's
-	 * profile); and d->exit would be read again after every waiter's
-	 * stores, which the compiler cannot tell apart from it.
+	 * Each waiter gets its copy from these locals, not from d->exit,
+	 * which the compiler would load again after every waiter's stores.
 	 */
 	int kind = exit->kind, err = exit->err;
 	int64_t val = exit->val;
@@ -84,12 +86,7 @@ static inline bool __ursa_deferred_done(struct ursa_deferred *d,
 		w = ursa_list_first_entry(&d->waiters, struct ursa_waiter,
 					  work.node);
 		ursa_list_del(&w->work.node);
-		w->lazy = false;
-		w->exit.kind = kind;
-		w->exit.err = err;
-		w->exit.val = val;
-		w->state = WAITER_QUEUED;
-		ursa_list_add_tail(&w->work.node, &w->rq->queue);
+		__ursa_waiter_queue(w, kind, err, val);
 	}
 	return true;
 }

@@ -255,6 +255,98 @@ TEST_F(loop, start_inflight_is_ebusy)
 	close(p[1]);
 }
 
+/* A restart makes the request's deferred pending again, for a new await. */
+TEST_F(loop, restart_rearms_deferred)
+{
+	struct counted_waiter cw = { 0 };
+	struct ursa_exit e;
+	struct treq t;
+	int round;
+
+	treq_init(&t);
+	ursa_waiter_init(&cw.w, ursa_loop_runq(&self->loop), counted_waiter_fn);
+	for (round = 1; round <= 3; round++) {
+		ASSERT_EQ(0, ursa_nop(&self->loop, &t.req));
+		ASSERT_FALSE(ursa_deferred_is_done(&t.req.done));
+		ASSERT_FALSE(ursa_deferred_poll(&t.req.done, &e));
+		ASSERT_EQ(0, ursa_deferred_await(&t.req.done, &cw.w));
+		ASSERT_TRUE(
+			loop_run_until(&self->loop, cw.calls == round, 5000));
+		ASSERT_EQ(round, t.calls);
+		ASSERT_TRUE(ursa_deferred_is_done(&t.req.done));
+		ASSERT_EQ(URSA_EXIT_SUCCESS, cw.exit.kind);
+	}
+	/* Done, not restarted: a late await is queued at once. */
+	ASSERT_EQ(0, ursa_deferred_await(&t.req.done, &cw.w));
+	ASSERT_TRUE(loop_run_until(&self->loop, cw.calls == 4, 5000));
+	loop_run_for(&self->loop, 10);
+	ASSERT_EQ(3, t.calls);
+	ASSERT_EQ(4, cw.calls);
+}
+
+/* A NOP with a link timeout (not the NOP's inline path) completes once. */
+TEST_F(loop, nop_with_link_timeout)
+{
+	struct treq t;
+
+	treq_init(&t);
+	ASSERT_EQ(0, ursa_req_set_timeout(&t.req, 10 * URSA_TH_NSEC_PER_SEC));
+	ASSERT_EQ(0, ursa_nop(&self->loop, &t.req));
+	ASSERT_TRUE(loop_run_until(&self->loop,
+				   t.calls && !ursa_req_busy(&t.req), 5000));
+	loop_run_for(&self->loop, 10);
+	ASSERT_EQ(1, t.calls);
+	ASSERT_EQ(URSA_EXIT_SUCCESS, t.exit.kind);
+	ASSERT_EQ(0, t.exit.val);
+	ASSERT_EQ(0u, self->loop.stats.timeouts);
+	ASSERT_EQ(1u, self->loop.stats.submitted[URSA_OP_NOP]);
+	ASSERT_EQ(1u, self->loop.stats.completed[URSA_OP_NOP]);
+	ASSERT_FALSE(ursa_loop_has_work(&self->loop));
+}
+
+/*
+ * By the time a callback runs, its CQE is gone from the CQ: a callback
+ * that makes the loop reap (a full SQ flushed on an old kernel) must not
+ * see it again.
+ */
+struct cq_check {
+	struct treq t[8];
+	int seen_own;
+};
+
+static struct cq_check *cq_check;
+
+static void cq_check_cb(struct ursa_req *req, const struct ursa_exit *exit)
+{
+	struct io_uring *ring = &req->loop->ring;
+	unsigned int head = *ring->cq.khead;
+	unsigned int tail = io_uring_smp_load_acquire(ring->cq.ktail);
+
+	for (; head != tail; head++)
+		if (ring->cq.cqes[head & ring->cq.ring_mask].user_data ==
+		    (uint64_t)(uintptr_t)req)
+			cq_check->seen_own++;
+	treq_cb(req, exit);
+}
+
+TEST_F(loop, callback_runs_after_its_cqe_is_consumed)
+{
+	struct cq_check c = { 0 };
+	int i, done;
+
+	cq_check = &c;
+	for (i = 0; i < 8; i++) {
+		treq_init(&c.t[i]);
+		c.t[i].req.cb = cq_check_cb;
+		ASSERT_EQ(0, ursa_nop(&self->loop, &c.t[i].req));
+	}
+	ASSERT_TRUE(loop_run_until(&self->loop, c.t[7].calls, 5000));
+	for (i = 0, done = 0; i < 8; i++)
+		done += c.t[i].calls;
+	ASSERT_EQ(8, done);
+	ASSERT_EQ(0, c.seen_own);
+}
+
 TEST_F(loop, async_req_runs_on_io_wq)
 {
 	char path[] = "/tmp/ursa-async-XXXXXX";

@@ -7,6 +7,7 @@
  */
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <ursa/harness.h>
@@ -326,6 +327,35 @@ TEST_F(timer, link_timeout_fires_etime)
 	ASSERT_TRUE(loop_run_until(&self->loop, t.calls == 2, 5000));
 	ASSERT_EQ(-ETIME, t.exit.err);
 	ASSERT_EQ(2u, self->loop.stats.timeouts);
+	close(p[0]);
+	close(p[1]);
+}
+
+/*
+ * The same for an op with no complete hook, whose CQEs take the loop's
+ * fast path: the op's -ECANCELED and the timeout's -ETIME still meet.
+ */
+TEST_F(timer, link_timeout_fires_etime_readv)
+{
+	unsigned char buf[32];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct treq t;
+	int p[2];
+
+	ASSERT_EQ(0, pipe(p));
+	treq_init(&t);
+	ASSERT_EQ(0, ursa_req_set_timeout(&t.req, 20 * NSEC_PER_MSEC));
+	ASSERT_EQ(0, ursa_readv(&self->loop, &t.req, p[0], &iov, 1,
+				URSA_OFF_CURRENT));
+	ASSERT_TRUE(loop_run_until(&self->loop, t.calls, 5000));
+	loop_run_for(&self->loop, 10);
+	ASSERT_EQ(1, t.calls);
+	ASSERT_EQ(URSA_EXIT_FAILURE, t.exit.kind);
+	ASSERT_EQ(-ETIME, t.exit.err);
+	ASSERT_EQ(1u, self->loop.stats.timeouts);
+	ASSERT_EQ(0u, self->loop.stats.cancels);
+	ASSERT_FALSE(ursa_req_busy(&t.req));
+	ASSERT_FALSE(ursa_loop_has_work(&self->loop));
 	close(p[0]);
 	close(p[1]);
 }
