@@ -17,9 +17,6 @@
 #include "../framework/export.h"
 #include "internal.h"
 
-/* The CQEs reaped in one batch are copied here before any dispatch. */
-#define REAP_BATCH 64
-
 struct setup_try {
 	unsigned int flags;
 	const char *name;
@@ -542,8 +539,9 @@ dispatch_slow(struct ursa_loop *loop, uint64_t ud, int res, uint32_t cflags)
 }
 
 /*
- * The hot path: the one CQE of a plain request (a NOP, a read without a
- * link timeout) completes it here; everything else is dispatch_slow()'s.
+ * The hot path: the one CQE of a plain request (a NOP, a readv, a file
+ * system op, a send, all without a link timeout) completes it here;
+ * everything else is dispatch_slow()'s.
  */
 static inline void dispatch(struct ursa_loop *loop, uint64_t ud, int res,
 			    uint32_t cflags)

@@ -4,9 +4,10 @@
  *
  * One &struct ursa_loop per thread owns an io_uring and a run queue. A
  * turn of the loop submits what is queued and waits for CQEs, bounded by
- * the nearest timer, in one io_uring_submit_and_wait_timeout() call; it
- * reaps the CQEs in a batch and dispatches each one through its
- * user_data to its request; then it runs one batch of the run queue.
+ * the nearest timer, in one io_uring_enter (io_uring_submit_and_wait(),
+ * or its _timeout variant when a timer is armed); it reaps the ready CQEs
+ * and dispatches each one through its user_data to its request; then it
+ * runs one batch of the run queue.
  *
  * A request, &struct ursa_req, is embedded in the caller's own struct, so
  * an operation costs no allocation. user_data is the request's address.
