@@ -51,7 +51,7 @@ void __ursa_ctx_make(struct __ursa_ctx *ctx, void *lo, size_t size,
 	uintptr_t top = ((uintptr_t)lo + size) & ~(uintptr_t)15;
 	uintptr_t *sp;
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(CONFIG_URSA_CTX_SAVE_FPENV)
 	/* mxcsr|fpucw, r15, r14, r13, r12, rbx, rbp, return address */
 	sp = (uintptr_t *)(top - 8 * sizeof(uintptr_t));
 	memset(sp, 0, 8 * sizeof(uintptr_t));
@@ -59,6 +59,13 @@ void __ursa_ctx_make(struct __ursa_ctx *ctx, void *lo, size_t size,
 	sp[4] = (uintptr_t)arg;
 	sp[5] = (uintptr_t)entry;
 	sp[7] = (uintptr_t)__ursa_ctx_trampoline;
+#elif defined(__x86_64__)
+	/* r15, r14, r13, r12, rbx, rbp, return address */
+	sp = (uintptr_t *)(top - 7 * sizeof(uintptr_t));
+	memset(sp, 0, 7 * sizeof(uintptr_t));
+	sp[3] = (uintptr_t)arg;
+	sp[4] = (uintptr_t)entry;
+	sp[6] = (uintptr_t)__ursa_ctx_trampoline;
 #elif defined(__aarch64__)
 	/* x19..x28, x29, x30, d8..d15: 20 slots */
 	sp = (uintptr_t *)(top - 20 * sizeof(uintptr_t));

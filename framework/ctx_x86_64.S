@@ -17,8 +17,10 @@
  * other CPUs); MXCSR's status flags (bits 0-5) are caller-saved and are
  * not compared.
  *
- * The frame keeps an 8-byte slot for that state either way, so that
- * __ursa_ctx_make() builds the same first frame.
+ * Only then does the frame have an 8-byte slot for that state
+ * (__ursa_ctx_make() builds the first frame to match): without it, the
+ * switch is the six pushes, the two stack pointer moves, the six pops and
+ * the return.
  *
  * void __ursa_ctx_switch(void **save_sp, void *load_sp);
  */
@@ -36,8 +38,8 @@ __ursa_ctx_switch:
 	pushq	%r13
 	pushq	%r14
 	pushq	%r15
-	subq	$8, %rsp
 #ifdef CONFIG_URSA_CTX_SAVE_FPENV
+	subq	$8, %rsp
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
 	movl	(%rsp), %eax
@@ -50,11 +52,11 @@ __ursa_ctx_switch:
 1:	cmpw	4(%rsp), %cx
 	jne	4f
 2:
+	addq	$8, %rsp
 #else
 	movq	%rsp, (%rdi)
 	movq	%rsi, %rsp
 #endif
-	addq	$8, %rsp
 	popq	%r15
 	popq	%r14
 	popq	%r13
