@@ -13,6 +13,7 @@
 #include <generated/autoconf.h>
 #include <ursa/kconfig.h>
 #include <ursa/list.h>
+#include <ursa/sched.h>
 #include <ursa/take.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -87,7 +88,21 @@ static inline void __ursa_take_queue(struct ursa_take *t,
 
 struct ursa_input;
 struct ursa_deferred;
-struct ursa_runq;
+
+/*
+ * Take @work, the first item of @rq, off the queue, and leave its node
+ * idle as ursa_list_del_init() would. Its previous node is the queue's
+ * head, so only its next one needs loading.
+ */
+static inline void __ursa_runq_del_first(struct ursa_runq *rq,
+					 struct ursa_work *work)
+{
+	struct ursa_list_head *next = work->node.next;
+
+	rq->queue.next = next;
+	next->prev = &rq->queue;
+	ursa_list_init(&work->node);
+}
 
 /* input.c: an emitting task was interrupted; drop its "taken" deferred. */
 void __ursa_input_forget_taken(struct ursa_input *in, struct ursa_deferred *d);

@@ -36,7 +36,7 @@ unsigned int ursa_runq_run(struct ursa_runq *rq)
 
 		work = ursa_list_first_entry(&rq->queue, struct ursa_work,
 					     node);
-		ursa_list_del_init(&work->node);
+		__ursa_runq_del_first(rq, work);
 		rq->batch_left--;
 		work->fn(work);
 	}

@@ -347,7 +347,8 @@ static void switch_into(struct ursa_task *t)
  * switch. Anything else (a callback, a lazy deferred's effect, an emit
  * buffer's take) runs from the scheduler, on its stack, as always.
  */
-static struct ursa_task *take_task_work(struct ursa_work *work)
+static struct ursa_task *take_task_work(struct ursa_runq *rq,
+					struct ursa_work *work)
 {
 	struct ursa_task *t;
 
@@ -358,7 +359,7 @@ static struct ursa_task *take_task_work(struct ursa_work *work)
 		if (w->fn != await_wake || w->lazy)
 			return NULL;
 		/* __ursa_waiter_run() and await_wake(). */
-		ursa_list_del_init(&work->node);
+		__ursa_runq_del_first(rq, work);
 		w->state = WAITER_IDLE;
 		t = ursa_container_of(w, struct ursa_task, w);
 		/*
@@ -372,7 +373,7 @@ static struct ursa_task *take_task_work(struct ursa_work *work)
 		return t;
 	}
 	if (work->fn == task_resume) {
-		ursa_list_del_init(&work->node);
+		__ursa_runq_del_first(rq, work);
 		return ursa_container_of(work, struct ursa_task, run);
 	}
 	if (work->fn == __ursa_input_take_run) {
@@ -382,7 +383,7 @@ static struct ursa_task *take_task_work(struct ursa_work *work)
 		if (tk->fn != take_wake)
 			return NULL;
 		/* __ursa_input_take_run() and take_wake(). */
-		ursa_list_del_init(&work->node);
+		__ursa_runq_del_first(rq, work);
 		__ursa_input_take_pull(tk);
 		t = ursa_container_of(tk, struct ursa_task, take);
 		t->wait_result = ursa_exit_success(0);
@@ -391,9 +392,25 @@ static struct ursa_task *take_task_work(struct ursa_work *work)
 	return NULL;
 }
 
+/* From the running task @t straight to @next, which is marked running. */
+static inline void switch_to(struct ursa_task *t, struct ursa_task *next)
+{
+	current = next;
+#ifdef URSA_ASAN
+	from_sched = false;
+	__sanitizer_start_switch_fiber(&t->asan_fake, next->stack_lo,
+				       next->stack_size);
+#endif
+	__ursa_ctx_swap(&t->ctx, &next->ctx);
+#ifdef URSA_ASAN
+	asan_resumed(t);
+#endif
+}
+
 /*
  * From the running task @t to the next task in line, or the scheduler.
- * Not inlined: every task switches out from this one place, so that the
+ * Not inlined: every task that waits switches out from this one place
+ * (and every task that yields from ursa_task_yield()), so that the
  * return addresses the CPU predicts after a switch are mostly right.
  */
 static __attribute__((noinline)) void switch_out(struct ursa_task *t)
@@ -402,25 +419,16 @@ static __attribute__((noinline)) void switch_out(struct ursa_task *t)
 	struct ursa_task *next;
 
 	if (rq->batch_left && !ursa_list_empty(&rq->queue)) {
-		next = take_task_work(ursa_list_first_entry(
-			&rq->queue, struct ursa_work, node));
+		next = take_task_work(
+			rq, ursa_list_first_entry(&rq->queue, struct ursa_work,
+						  node));
 		if (next) {
 			/* What ursa_runq_run() would have run next. */
 			rq->batch_left--;
 			next->state = TASK_RUNNING;
 			if (next == t)
 				return;
-			current = next;
-#ifdef URSA_ASAN
-			from_sched = false;
-			__sanitizer_start_switch_fiber(&t->asan_fake,
-						       next->stack_lo,
-						       next->stack_size);
-#endif
-			__ursa_ctx_swap(&t->ctx, &next->ctx);
-#ifdef URSA_ASAN
-			asan_resumed(t);
-#endif
+			switch_to(t, next);
 			return;
 		}
 	}
@@ -648,25 +656,54 @@ bool ursa_task_is_interrupted(void)
 	return current && current->interrupted;
 }
 
-int ursa_task_yield(void)
+/* A yield that cannot switch straight to the next task. */
+static __attribute__((noinline)) int yield_slow(struct ursa_task *t)
 {
-	struct ursa_task *t = current;
-
-	if (!t)
-		return -EPERM;
-	if (interruptible_now(t))
-		return -ECANCELED;
-	if (t->rq->batch_left && ursa_list_empty(&t->rq->queue)) {
-		/*
-		 * Nothing else is ready: our resumption would be the only
-		 * item, and the next one run. Take it from the budget as
-		 * the run queue would, without queueing it.
-		 */
-		t->rq->batch_left--;
-		return 0;
-	}
 	queue_resume(t);
 	switch_out(t);
+	return 0;
+}
+
+int ursa_task_yield(void)
+{
+	struct ursa_task *t = current, *next;
+	struct ursa_runq *rq;
+	struct ursa_work *head;
+
+	if (unlikely(!t))
+		return -EPERM;
+	if (unlikely(interruptible_now(t)))
+		return -ECANCELED;
+	rq = t->rq;
+	if (unlikely(!rq->batch_left))
+		return yield_slow(t);
+	if (ursa_list_empty(&rq->queue)) {
+		/*
+		 * Nothing else is ready: our resumption would be the only
+		 * item, and the next one run. Take it from the budget as the
+		 * run queue would, without queueing it.
+		 */
+		rq->batch_left--;
+		return 0;
+	}
+	head = ursa_list_first_entry(&rq->queue, struct ursa_work, node);
+	if (unlikely(head->fn != task_resume))
+		return yield_slow(t);
+	/*
+	 * Another task's resumption is next in line: what queue_resume()
+	 * and switch_out() would do, with less to check. Take that item
+	 * (taking it first or queueing ours first leaves the same queue),
+	 * queue ours behind everything else, and switch. The slow paths are
+	 * tail calls, so that a yield that does not switch needs no stack
+	 * frame.
+	 */
+	next = ursa_container_of(head, struct ursa_task, run);
+	__ursa_runq_del_first(rq, head);
+	rq->batch_left--;
+	t->state = TASK_QUEUED;
+	ursa_list_add_tail(&t->run.node, &rq->queue);
+	next->state = TASK_RUNNING;
+	switch_to(t, next);
 	return 0;
 }
 

@@ -164,6 +164,76 @@ static void yield_lets_the_others_run_first(void **state)
 	ursa_task_release(b);
 }
 
+static struct ursa_exit yield_twice_marking(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+
+	mark(id);
+	assert_int_equal(ursa_task_yield(), 0);
+	mark(id + 10);
+	assert_int_equal(ursa_task_yield(), 0);
+	mark(id + 20);
+	return ursa_exit_success(0);
+}
+
+/* A yield goes behind every task that is ready, not only the next one. */
+static void yield_queues_the_task_behind_every_ready_task(void **state)
+{
+	static const int want[] = { 1, 2, 3, 11, 12, 13, 21, 22, 23 };
+	struct ursa_task *t[3];
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		t[i] = spawn(yield_twice_marking, (void *)(intptr_t)(i + 1));
+	drain();
+	assert_int_equal(norder, 9);
+	for (i = 0; i < 9; i++)
+		assert_int_equal(order[i], want[i]);
+	for (i = 0; i < 3; i++)
+		ursa_task_release(t[i]);
+}
+
+static struct ursa_exit yield_until_cancelled(void *arg)
+{
+	int i, ret = 0;
+
+	/* Inside the region, the interruption does not cut the yield short. */
+	ursa_task_uninterruptible(true);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(ursa_task_yield(), 0);
+	ursa_task_uninterruptible(false);
+	for (i = 0; i < 100 && ret == 0; i++)
+		ret = ursa_task_yield();
+	mark(ret == -ECANCELED ? 100 + i : ret);
+	return ursa_exit_success(0);
+}
+
+static struct ursa_exit interrupt_arg(void *arg)
+{
+	/* The yielder's resumption is next in line: it switches straight here. */
+	assert_true(ursa_task_interrupt(arg));
+	mark(1);
+	return ursa_exit_success(0);
+}
+
+static void a_yield_after_an_interrupt_returns_ecanceled(void **state)
+{
+	struct ursa_task *a = spawn(yield_until_cancelled, NULL);
+	struct ursa_task *b = spawn(interrupt_arg, a);
+	struct ursa_exit e;
+
+	drain();
+	/* b interrupted a during a's first yield; a saw it after the region. */
+	assert_int_equal(norder, 2);
+	assert_int_equal(order[0], 1);
+	assert_int_equal(order[1], 101);
+	assert_true(ursa_deferred_poll(ursa_task_done(a), &e));
+	assert_int_equal(e.kind, URSA_EXIT_INTERRUPT);
+	assert_int_equal(e.id, ursa_task_id(b));
+	ursa_task_release(a);
+	ursa_task_release(b);
+}
+
 /*
  * A task that suspends switches straight to the next task in line when
  * the head of the run queue only resumes one; anything else still runs
@@ -1004,6 +1074,8 @@ int main(void)
 		T(spawn_never_runs_the_task_inline),
 		T(awaiting_a_done_deferred_does_not_switch),
 		T(yield_lets_the_others_run_first),
+		T(yield_queues_the_task_behind_every_ready_task),
+		T(a_yield_after_an_interrupt_returns_ecanceled),
 		T(switches_keep_fifo_order_with_callbacks),
 		T(the_budget_counts_task_to_task_switches),
 		T(a_lazy_effect_runs_outside_any_task),
