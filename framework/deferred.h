@@ -92,6 +92,35 @@ static inline bool __ursa_deferred_done(struct ursa_deferred *d,
 }
 
 /*
+ * ursa_deferred_succeed(@d, 0), inline, for the producer's "taken"
+ * deferred that an input completes once per element: the same states and
+ * the same FIFO wake-up as __ursa_deferred_done(). Return: the first
+ * waiter woken, or %NULL when @d was already done or had none.
+ */
+static inline struct ursa_waiter *
+__ursa_deferred_succeed_zero(struct ursa_deferred *d)
+{
+	struct ursa_waiter *first;
+
+	if (d->state != DEFERRED_PENDING)
+		return NULL;
+	d->exit = ursa_exit_success(0);
+	d->state = DEFERRED_DONE;
+	if (ursa_list_empty(&d->waiters))
+		return NULL;
+	first = ursa_list_first_entry(&d->waiters, struct ursa_waiter,
+				      work.node);
+	while (!ursa_list_empty(&d->waiters)) {
+		struct ursa_waiter *w = ursa_list_first_entry(
+			&d->waiters, struct ursa_waiter, work.node);
+
+		ursa_list_del(&w->work.node);
+		__ursa_waiter_queue(w, URSA_EXIT_SUCCESS, 0, 0);
+	}
+	return first;
+}
+
+/*
  * Make @d pending again, as ursa_deferred_init() would, for a request
  * that starts anew. A done deferred has no waiters (completing wakes them
  * all, and awaiting a done one queues the waiter at once), and its exit

@@ -9,6 +9,7 @@
 #include <ursa/input.h>
 #include <ursa/task.h>
 
+#include "deferred.h"
 #include "internal.h"
 
 #define INPUT_FULL (1u << 0) /* an element waits in the slot */
@@ -33,33 +34,84 @@ void ursa_input_init(struct ursa_input *in)
  * A take woken for the slot pulls the element only now, as its callback
  * is about to run; until then the element is still the input's.
  */
-void __ursa_input_take_pull(struct ursa_take *t)
+static inline struct ursa_waiter *take_pull(struct ursa_take *t)
 {
 	struct ursa_input *in = t->src;
 
 	t->state = TAKE_IDLE;
-	if (t->what == URSA_TAKE_ELEMENT) {
+	if (likely(t->what == URSA_TAKE_ELEMENT)) {
 		struct ursa_deferred *taken = in->taken;
 
-		t->exit = in->slot;
+		/* As emit() stored it: see __ursa_exit_copy(). */
+		__ursa_exit_copy(&t->exit, &in->slot);
 		t->count = 1;
 		in->reserved = NULL;
 		in->taken = NULL;
 		in->state &= ~INPUT_FULL;
 		if (taken)
-			ursa_deferred_succeed(taken, 0);
+			return __ursa_deferred_succeed_zero(taken);
 	} else {
 		t->exit = in->terminal;
 		t->count = 0;
 	}
+	return NULL;
 }
 
+void __ursa_input_take_pull(struct ursa_take *t)
+{
+	take_pull(t);
+}
+
+/*
+ * Is @work, of type @fn, the item ursa_runq_run() would run next? Then
+ * take it off @rq as the run queue would, budget included. Only pointers
+ * are compared until @work is known to be queued at the head: by then,
+ * the callback that just ran may have freed it.
+ */
+static inline bool runq_take_next(struct ursa_runq *rq, struct ursa_work *work,
+				  ursa_work_fn *fn)
+{
+	if (!rq->batch_left || rq->queue.next != &work->node || work->fn != fn)
+		return false;
+	__ursa_runq_del_first(rq, work);
+	rq->batch_left--;
+	return true;
+}
+
+/*
+ * A take's run queue item. The steady state of a hand-off between a
+ * consumer that takes again from its callback and a producer that emits
+ * the next element from its waiter on the "taken" deferred is: this
+ * item, the producer's waiter (woken by the pull), this item again
+ * (woken by the emit), and so on. When the next item in line is one of
+ * those two, it is run from here, exactly as ursa_runq_run() would have
+ * run it next: from the head of the queue, in FIFO order, from the
+ * batch's budget. So the order of work and the batches are unchanged;
+ * only the trips through the run queue's loop, and the reloading of the
+ * item from the queue, are saved. It is a loop, not a recursion: the
+ * stack does not grow with the number of elements.
+ */
 void __ursa_input_take_run(struct ursa_work *work)
 {
 	struct ursa_take *t = ursa_container_of(work, struct ursa_take, work);
+	struct ursa_runq *rq = t->rq;
+	struct ursa_waiter *w;
 
-	__ursa_input_take_pull(t);
-	t->fn(t);
+	do {
+		w = take_pull(t);
+		t->fn(t);
+		if (!w || !runq_take_next(rq, &w->work, __ursa_waiter_run))
+			return;
+		if (likely(!w->lazy)) {
+			/* __ursa_waiter_run(), inline. */
+			struct ursa_exit e = w->exit;
+
+			w->state = WAITER_IDLE;
+			w->fn(w, &e);
+		} else {
+			__ursa_waiter_run(&w->work);
+		}
+	} while (runq_take_next(rq, &t->work, __ursa_input_take_run));
 }
 
 static void take_queue(struct ursa_take *t, int what)
@@ -86,17 +138,30 @@ static void reserve_next(struct ursa_input *in)
 	take_queue(t, URSA_TAKE_ELEMENT);
 }
 
-static int emit(struct ursa_input *in, struct ursa_exit slot,
-		struct ursa_deferred *taken)
+static inline int emit(struct ursa_input *in, struct ursa_exit slot,
+		       struct ursa_deferred *taken)
 {
-	if (in->state & INPUT_TERMINAL)
-		return -EPIPE;
-	if (in->state & INPUT_FULL)
-		return -EBUSY;
+	unsigned int state = in->state;
+	struct ursa_take *t;
+
+	if (unlikely(state & (INPUT_TERMINAL | INPUT_FULL)))
+		return state & INPUT_TERMINAL ? -EPIPE : -EBUSY;
 	in->slot = slot;
 	in->taken = taken;
-	in->state |= INPUT_FULL;
-	reserve_next(in);
+	in->state = state | INPUT_FULL;
+	/*
+	 * reserve_next(), knowing that nothing is reserved while the slot
+	 * is empty, and that a take on @in->takers waits.
+	 */
+	if (ursa_list_empty(&in->takers))
+		return 0;
+	t = ursa_list_first_entry(&in->takers, struct ursa_take, work.node);
+	in->reserved = t;
+	t->what = URSA_TAKE_ELEMENT;
+	ursa_list_del(&t->work.node);
+	t->work.fn = __ursa_input_take_run;
+	t->state = TAKE_QUEUED;
+	ursa_list_add_tail(&t->work.node, &t->rq->queue);
 	return 0;
 }
 
@@ -159,12 +224,26 @@ int ursa_input_close(struct ursa_input *in)
 	return terminate(in, INPUT_ERROR, &e);
 }
 
+/* Not inlined: a tail call keeps the stack frame off the take's fast path. */
+static __attribute__((noinline)) int wake_readers(struct ursa_input *in)
+{
+	__ursa_waiters_wake_all(&in->readers, &success_zero);
+	return 0;
+}
+
 int ursa_input_take(struct ursa_input *in, struct ursa_take *t)
 {
 	if (t->state != TAKE_IDLE)
 		return -EBUSY;
 	t->src = in;
-	t->count = 0;
+	/* t->count is set when the take is pulled. */
+	if (likely(!(in->state & (INPUT_FULL | INPUT_TERMINAL)))) {
+		__ursa_take_park(t, &in->takers);
+		/* A consumer is waiting now: producers in await_read may go. */
+		if (unlikely(!ursa_list_empty(&in->readers)))
+			return wake_readers(in);
+		return 0;
+	}
 	if ((in->state & INPUT_FULL) && !in->reserved) {
 		in->reserved = t;
 		take_queue(t, URSA_TAKE_ELEMENT);
@@ -175,9 +254,8 @@ int ursa_input_take(struct ursa_input *in, struct ursa_take *t)
 		return 0;
 	}
 	__ursa_take_park(t, &in->takers);
-	/* A consumer is waiting now: producers in await_read may go. */
 	if (!ursa_list_empty(&in->readers))
-		__ursa_waiters_wake_all(&in->readers, &success_zero);
+		return wake_readers(in);
 	return 0;
 }
 

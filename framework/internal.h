@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include <generated/autoconf.h>
+#include <ursa/deferred.h>
 #include <ursa/kconfig.h>
 #include <ursa/list.h>
 #include <ursa/sched.h>
@@ -87,7 +88,23 @@ static inline void __ursa_take_queue(struct ursa_take *t,
 }
 
 struct ursa_input;
-struct ursa_deferred;
+
+/*
+ * Copy an exit as two 8-byte words: kind and err together, then the
+ * value. Exits built with ursa_exit_success() and friends are stored that
+ * way, and a load that matches the stores is forwarded from them while
+ * they are still in flight; a 16-byte load of two 8-byte stores, or an
+ * 8-byte load of two 4-byte ones, waits until they reach the cache.
+ */
+static inline void __ursa_exit_copy(struct ursa_exit *dst,
+				    const struct ursa_exit *src)
+{
+	uint64_t head;
+
+	__builtin_memcpy(&head, src, sizeof(head));
+	__builtin_memcpy(dst, &head, sizeof(head));
+	dst->val = src->val;
+}
 
 /*
  * Take @work, the first item of @rq, off the queue, and leave its node

@@ -646,6 +646,129 @@ static void nested_concurrent_reads(void **state)
 	assert_int_equal(r.seen[1][0], r.data[1] + 1);
 }
 
+/*
+ * A callback hand-off chain (a consumer that takes again from its
+ * callback, a producer that emits from its waiter on the "taken"
+ * deferred) runs in the run queue's FIFO order and within its budget,
+ * step by step, whoever runs the steps. Each step is logged: 'c' the
+ * consumer, 'p' the producer, 'x' an unrelated work item the consumer
+ * queues after every element.
+ */
+#define CHAIN_N 4
+
+struct chain2 {
+	struct ursa_input in;
+	struct ursa_take t;
+	struct ursa_waiter w;
+	struct ursa_deferred taken;
+	struct ursa_work x;
+	int next, queue_x, cancel_w;
+	char log[64];
+	int nlog;
+};
+
+static void chain2_log(struct chain2 *ch, char c)
+{
+	assert_true(ch->nlog < (int)sizeof(ch->log) - 1);
+	ch->log[ch->nlog++] = c;
+	ch->log[ch->nlog] = '\0';
+}
+
+static void chain2_emit(struct chain2 *ch)
+{
+	if (ch->next == CHAIN_N) {
+		assert_int_equal(ursa_input_done(&ch->in, 0), 0);
+		return;
+	}
+	ursa_deferred_init(&ch->taken);
+	assert_int_equal(ursa_input_emit(&ch->in, ch->next++, &ch->taken), 0);
+	assert_int_equal(ursa_deferred_await(&ch->taken, &ch->w), 0);
+}
+
+static void chain2_producer(struct ursa_waiter *w, const struct ursa_exit *e)
+{
+	struct chain2 *ch = ursa_container_of(w, struct chain2, w);
+
+	assert_int_equal(e->kind, URSA_EXIT_SUCCESS);
+	chain2_log(ch, 'p');
+	chain2_emit(ch);
+}
+
+static void chain2_consumer(struct ursa_take *t)
+{
+	struct chain2 *ch = ursa_container_of(t, struct chain2, t);
+
+	if (t->what != URSA_TAKE_ELEMENT) {
+		chain2_log(ch, 'e');
+		return;
+	}
+	chain2_log(ch, 'c');
+	assert_int_equal(ursa_input_take(&ch->in, t), 0);
+	if (ch->queue_x)
+		ursa_runq_queue(&rq, &ch->x);
+	if (ch->cancel_w)
+		assert_true(ursa_waiter_cancel(&ch->w));
+}
+
+static void chain2_x(struct ursa_work *work)
+{
+	chain2_log(ursa_container_of(work, struct chain2, x), 'x');
+}
+
+static void chain2_start(struct chain2 *ch)
+{
+	memset(ch, 0, sizeof(*ch));
+	ursa_input_init(&ch->in);
+	ursa_take_init(&ch->t, &rq, chain2_consumer);
+	ursa_waiter_init(&ch->w, &rq, chain2_producer);
+	ursa_work_init(&ch->x, chain2_x);
+	assert_int_equal(ursa_input_take(&ch->in, &ch->t), 0);
+	chain2_emit(ch);
+}
+
+static void a_hand_off_chain_keeps_the_budget(void **state)
+{
+	static struct chain2 ch;
+	int steps = 0;
+
+	ursa_runq_init(&rq, 1);
+	chain2_start(&ch);
+	/* One item per batch: one step per ursa_runq_run() call. */
+	while (ursa_runq_has_work(&rq)) {
+		assert_int_equal(ursa_runq_run(&rq), 1);
+		steps++;
+		assert_int_equal(ch.nlog, steps);
+	}
+	assert_string_equal(ch.log, "cpcpcpcpe");
+	assert_int_equal(rq.nr_run, steps);
+}
+
+static void a_hand_off_chain_keeps_fifo_order_with_other_work(void **state)
+{
+	static struct chain2 ch;
+
+	chain2_start(&ch);
+	ch.queue_x = 1;
+	drain();
+	/* x was queued after the producer's wake-up, before the next take's. */
+	assert_string_equal(ch.log, "cpxcpxcpxcpxe");
+}
+
+static void a_consumer_may_cancel_the_woken_producer(void **state)
+{
+	static struct chain2 ch;
+
+	chain2_start(&ch);
+	ch.cancel_w = 1;
+	drain();
+	/* The producer's waiter was queued by the take, then cancelled. */
+	assert_string_equal(ch.log, "c");
+	assert_true(ursa_deferred_is_done(&ch.taken));
+	assert_false(ursa_waiter_is_pending(&ch.w));
+	assert_true(ursa_take_is_pending(&ch.t));
+	ursa_input_take_cancel(&ch.in, &ch.t);
+}
+
 /* Done and error never wait, even while an element waits for a taker. */
 static void done_and_error_never_wait(void **state)
 {
@@ -686,6 +809,9 @@ int main(void)
 		T(simple_concurrent_reads),
 		T(nested_concurrent_reads),
 		T(done_and_error_never_wait),
+		T(a_hand_off_chain_keeps_the_budget),
+		T(a_hand_off_chain_keeps_fifo_order_with_other_work),
+		T(a_consumer_may_cancel_the_woken_producer),
 	};
 
 	return cmocka_run_group_tests_name("input", tests, NULL, NULL);
