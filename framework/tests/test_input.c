@@ -769,6 +769,41 @@ static void a_consumer_may_cancel_the_woken_producer(void **state)
 	ursa_input_take_cancel(&ch.in, &ch.t);
 }
 
+/*
+ * A producer task (its waiter is a task's) and a callback consumer: the
+ * take's item resumes the task when that is next in line, and the task
+ * goes back to the scheduler, not to the take, when it waits again.
+ */
+static struct ursa_exit chain2_task_producer(void *arg)
+{
+	struct chain2 *ch = arg;
+	int i;
+
+	for (i = 0; i < CHAIN_N; i++) {
+		assert_int_equal(ursa_await_input_emit(&ch->in, i), 0);
+		chain2_log(ch, 'p');
+	}
+	assert_int_equal(ursa_input_done(&ch->in, 0), 0);
+	return ursa_exit_success(0);
+}
+
+static void a_task_producer_hands_off_to_a_callback_consumer(void **state)
+{
+	static struct chain2 ch;
+	struct ursa_task *p;
+
+	memset(&ch, 0, sizeof(ch));
+	ursa_input_init(&ch.in);
+	ursa_take_init(&ch.t, &rq, chain2_consumer);
+	assert_int_equal(ursa_input_take(&ch.in, &ch.t), 0);
+	p = ursa_task_spawn(&rq, chain2_task_producer, &ch, NULL);
+	assert_false(IS_ERR(p));
+	drain();
+	assert_string_equal(ch.log, "cpcpcpcpe");
+	assert_true(ursa_deferred_is_done(ursa_task_done(p)));
+	ursa_task_release(p);
+}
+
 /* Done and error never wait, even while an element waits for a taker. */
 static void done_and_error_never_wait(void **state)
 {
@@ -812,6 +847,7 @@ int main(void)
 		T(a_hand_off_chain_keeps_the_budget),
 		T(a_hand_off_chain_keeps_fifo_order_with_other_work),
 		T(a_consumer_may_cancel_the_woken_producer),
+		T(a_task_producer_hands_off_to_a_callback_consumer),
 	};
 
 	return cmocka_run_group_tests_name("input", tests, NULL, NULL);
