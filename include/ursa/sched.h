@@ -56,7 +56,9 @@ struct ursa_work {
  * @batch_left: Items the batch running now may still run (count); 0 when
  *	no ursa_runq_run() call is running. A task that suspends may run
  *	the next item itself, when that item only resumes another task (see
- *	framework/task.c), and takes it from this budget.
+ *	framework/task.c), and so may an input's take item, when the next
+ *	item is the next step of its hand-off (framework/input.c); both take
+ *	it from this budget.
  * @tasks: Tasks spawned on this run queue that have not finished.
  * @nr_tasks: How many (count).
  */
