@@ -303,13 +303,18 @@ selftests_install: selftests
 # check: everything CI runs. scripts/check prints each suite's TAP and ends
 # with one "N passed, N failed" line.
 
+# With SAN=1 the whole build is the ASan+UBSan one: the unit tests and the
+# selftests run sanitized, and valgrind, which cannot run ASan binaries,
+# is left to the plain "make check".
 check: all tests selftests
+ifneq ($(SAN),1)
 	$(Q)$(MAKE) --no-print-directory -f $(srctree)/Makefile \
 		O=$(objtree)/build-san SAN=1 KCONFIG_CONFIG=$(KCONFIG_CONFIG) tests
+endif
 	$(Q)$(MAKE) --no-print-directory -f $(srctree)/Makefile \
 		selftests_install INSTALL_PATH=$(objtree)/selftests-install
 	$(Q)$(srctree)/scripts/check --srctree $(srctree) --objtree $(objtree) \
-		--tests "$(all-tests)" \
+		--tests "$(all-tests)" $(if $(filter 1,$(SAN)),--san) \
 		--selftests $(objtree)/selftests-install
 .PHONY: check
 
@@ -356,6 +361,7 @@ $(objtree)/ursa.pc: $(srctree)/scripts/ursa.pc.in $(srctree)/Makefile
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		-e 's|@REQUIRES_BPF@|$(if $(filter y,$(CONFIG_URSA_BPF)), libbpf)|' \
+		-e 's|@SAN_LIBS@|$(if $(filter 1,$(SAN)), -fsanitize=address -fsanitize=undefined)|' \
 		$< > $@
 
 install: all man $(objtree)/ursa.pc

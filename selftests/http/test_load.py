@@ -129,7 +129,15 @@ t.ok(bad == 0, "10,000 connect-request-close cycles (%d bad)" % bad)
 settle()
 fds1, rss1 = srv.fds(), srv.rss_kib()
 t.ok(fds1 == fds0, "open fds before and after the load: %d, %d" % (fds0, fds1))
-t.ok(rss1 - rss0 <= 4096,
-     "RSS before and after the load: %d KiB, %d KiB" % (rss0, rss1))
+with open("/proc/%d/maps" % srv.proc.pid) as f:
+    asan = "libasan" in f.read()
+if asan:
+    # ASan's quarantine keeps freed memory back on purpose; the plain
+    # build's run of this test checks the bound.
+    t.ok(True, "RSS before and after the load: %d KiB, %d KiB # SKIP "
+         "an ASan build's quarantine holds freed memory" % (rss0, rss1))
+else:
+    t.ok(rss1 - rss0 <= 4096,
+         "RSS before and after the load: %d KiB, %d KiB" % (rss0, rss1))
 t.ok(srv.stop() == 0, "SIGTERM: exit 0")
 t.done()
