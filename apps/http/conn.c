@@ -43,6 +43,7 @@
 #include "http.h"
 
 #define LINGER_NS (2ull * 1000000000ull)
+#define RECHECK_NS (1000ull * 1000ull)
 #define OMIT UINT64_MAX
 
 static inline struct conn *p2c(llhttp_t *p)
@@ -96,15 +97,15 @@ static int on_message_begin(llhttp_t *p)
 	c->in_msg = true;
 	c->hdr_done = false;
 	c->url_done = false;
+	c->expect_100 = false;
+	c->expect = 0;
 	c->msg_start = c->exec_base;
 	c->keep_end = c->exec_base;
 	c->err_status = 0;
-	c->url = (struct span){ 0, 0 };
+	memset(&c->rq, 0, sizeof(c->rq));
 	c->field = (struct span){ 0, 0 };
 	c->value = (struct span){ 0, 0 };
-	memset(c->hdr, 0, sizeof(c->hdr));
 	c->cur_hdr = H_NONE;
-	c->body_bytes = 0;
 	c->msg_deadline = now(c) + cfg.header_timeout_ns;
 	conn_deadline(c, c->msg_deadline);
 	return 0;
@@ -114,8 +115,8 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 {
 	struct conn *c = p2c(p);
 
-	span_add(c, &c->url, at, len);
-	if (over_limit(c, &c->url)) {
+	span_add(c, &c->rq.url, at, len);
+	if (over_limit(c, &c->rq.url)) {
 		c->err_status = 414;
 		return HPE_USER;
 	}
@@ -147,7 +148,7 @@ static const struct {
 } hdr_names[] = {
 	{ "if-none-match", 13, H_INM }, { "if-modified-since", 17, H_IMS },
 	{ "range", 5, H_RANGE },	{ "user-agent", 10, H_UA },
-	{ "referer", 7, H_REFERER },
+	{ "referer", 7, H_REFERER },	{ "expect", 6, H_EXPECT },
 };
 
 /* RFC 9110 token characters. */
@@ -199,12 +200,33 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 	return 0;
 }
 
+#define EXPECT_CONTINUE 1u
+#define EXPECT_OTHER 2u
+
+/* RFC 9110 10.1.1: "100-continue", case-insensitive; anything else. */
+static void expect_value(struct conn *c, const struct span *v)
+{
+	const char *s = c->rbuf + v->off;
+	uint32_t n = v->len;
+
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return;
+	if (n == 12 && !strncasecmp(s, "100-continue", 12))
+		c->expect |= EXPECT_CONTINUE;
+	else
+		c->expect |= EXPECT_OTHER;
+}
+
 static int on_header_value_complete(llhttp_t *p)
 {
 	struct conn *c = p2c(p);
 
+	if (c->cur_hdr == H_EXPECT)
+		expect_value(c, &c->value);
 	if (c->cur_hdr != H_NONE)
-		c->hdr[c->cur_hdr] = c->value;
+		c->rq.hdr[c->cur_hdr] = c->value;
 	c->cur_hdr = H_NONE;
 	c->value = (struct span){ 0, 0 };
 	return 0;
@@ -213,14 +235,26 @@ static int on_header_value_complete(llhttp_t *p)
 static int on_headers_complete(llhttp_t *p)
 {
 	struct conn *c = p2c(p);
+	bool body = (p->flags & F_CHUNKED) ||
+		    ((p->flags & F_CONTENT_LENGTH) && p->content_length);
 
 	c->hdr_done = true;
-	c->keep_alive = llhttp_should_keep_alive(p);
+	c->rq.keep_alive = llhttp_should_keep_alive(p);
 	if ((p->flags & F_CONTENT_LENGTH) &&
 	    p->content_length > cfg.max_body_bytes) {
+		/* Refused before reading it: no 100 Continue either. */
 		c->err_status = 413;
 		return -1;
 	}
+	/* An HTTP/1.0 client cannot have meant an expectation: ignore it. */
+	if (!c->expect || p->http_major != 1 || p->http_minor == 0)
+		return 0;
+	if (c->expect & EXPECT_OTHER) {
+		c->err_status = 417;
+		return -1;
+	}
+	/* Until body bytes arrive: conn_run() sends 100 before a recv. */
+	c->expect_100 = body;
 	return 0;
 }
 
@@ -228,17 +262,25 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
 	struct conn *c = p2c(p);
 
-	c->body_bytes += len;
-	if (c->body_bytes > cfg.max_body_bytes) {
+	c->expect_100 = false;
+	c->rq.body_bytes += len;
+	if (c->rq.body_bytes > cfg.max_body_bytes) {
 		c->err_status = 413;
 		return HPE_USER;
 	}
 	return 0;
 }
 
+static int on_chunk_header(llhttp_t *p)
+{
+	p2c(p)->expect_100 = false;
+	return 0;
+}
+
 static int on_message_complete(llhttp_t *p)
 {
-	/* One request at a time: conn_parse() answers it, then resumes. */
+	/* One request at a time: reader_run() emits it, then resumes. */
+	p2c(p)->expect_100 = false;
 	return HPE_PAUSED;
 }
 
@@ -252,6 +294,7 @@ static const llhttp_settings_t settings = {
 	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
 	.on_body = on_body,
+	.on_chunk_header = on_chunk_header,
 	.on_message_complete = on_message_complete,
 };
 
@@ -420,6 +463,8 @@ const char *status_text(int status)
 		return "URI Too Long";
 	case 416:
 		return "Range Not Satisfiable";
+	case 417:
+		return "Expectation Failed";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:
@@ -456,7 +501,7 @@ void resp_head(struct conn *c, int status, const char *ctype, uint64_t clen,
 {
 	struct worker *w = c->w;
 
-	if (!c->keep_alive || w->stopping)
+	if (!c->rq.keep_alive || w->stopping)
 		close = true;
 	out_lit(c, "HTTP/1.1 ");
 	out_u64(c, (uint64_t)status);
@@ -514,17 +559,17 @@ static bool path_is(const char *p, size_t n, const char *lit)
 
 static void handle_request(struct conn *c)
 {
-	const char *url = c->rbuf + c->url.off;
+	const char *url = c->rbuf + c->rq.url.off;
 	uint8_t method = c->parser.method;
 	bool head = method == HTTP_HEAD;
-	bool close = !c->keep_alive;
+	bool close = !c->rq.keep_alive;
 	size_t plen;
 
-	if (c->url.len == 0 || url[0] != '/' || c->parser.http_major != 1) {
+	if (c->rq.url.len == 0 || url[0] != '/' || c->parser.http_major != 1) {
 		resp_error(c, 400);
 		return;
 	}
-	for (plen = 0; plen < c->url.len; plen++)
+	for (plen = 0; plen < c->rq.url.len; plen++)
 		if (url[plen] == '?' || url[plen] == '#')
 			break;
 	if (method == HTTP_GET || head) {
@@ -545,7 +590,7 @@ static void handle_request(struct conn *c)
 	if (method == HTTP_POST && path_is(url, plen, "/discard")) {
 		char body[64];
 		int n = snprintf(body, sizeof(body), "received %llu bytes\n",
-				 (unsigned long long)c->body_bytes);
+				 (unsigned long long)c->rq.body_bytes);
 
 		resp_simple(c, 200, "text/plain", body, (uint32_t)n, false,
 			    close);
@@ -590,12 +635,149 @@ static int parse_status(struct conn *c, llhttp_errno_t err)
 	}
 }
 
-static void conn_parse(struct conn *c)
+/*
+ * The reader and the responder.
+ *
+ * The reader parses the received bytes and emits each request (or the
+ * status of one it could not parse) into the connection's input, a
+ * &struct ursa_input with a buffer of one. Then it waits for the emit's
+ * deferred, which is fulfilled when the responder takes the request,
+ * before it parses the next. The responder takes requests one at a time
+ * and answers each, and takes the next only once that answer is written
+ * (or, for a file, streamed) and the output is below the send limit. So
+ * the reader is at most one request ahead of the responder: one request
+ * in the input's slot, one being answered.
+ *
+ * Both sides run from the loop's run queue (the take's callback and the
+ * reader's waiter), and each hand-off ends with conn_run() deciding the
+ * next I/O once neither side can go on without it.
+ */
+
+static void conn_run(struct conn *c);
+
+static void responder_next(struct conn *c)
+{
+	struct xch *x = c->x;
+
+	if (c->olen >= cfg.send_limit) {
+		/* The output is full: take again once it is sent. */
+		c->resp = R_FULL;
+		return;
+	}
+	c->resp = R_TAKING;
+	ursa_input_take(&x->in, &x->take);
+}
+
+/* The responder is done with a request: the output holds its answer. */
+static void responder_done(struct conn *c)
+{
+	c->ahead--;
+	responder_next(c);
+}
+
+/* The responder's take: answer one request. */
+static void on_request(struct ursa_take *t)
+{
+	struct xch *x = container_of(t, struct xch, take);
+	struct conn *c = x->c;
+	struct hreq *rq = t->exit.ptr;
+
+	c->resp = R_BUSY;
+	if (rq->status)
+		resp_error(c, rq->status);
+	else
+		handle_request(c);
+	if (c->ffd >= 0) {
+		/* conn_run() streams the body, then takes again. */
+		c->resp = R_STREAM;
+		return;
+	}
+	responder_done(c);
+	/* The reader's waiter runs next and calls conn_run(). */
+}
+
+/* The responder took the request: the reader may parse the next. */
+static void reader_taken(struct ursa_waiter *wt, const struct ursa_exit *e)
+{
+	struct xch *x = container_of(wt, struct xch, rwait);
+	struct conn *c = x->c;
+
+	(void)e;
+	c->emitted = false;
+	conn_run(c);
+}
+
+static int xch_get(struct conn *c)
+{
+	struct worker *w = c->w;
+	struct ursa_runq *rq = ursa_loop_runq(&w->loop);
+	struct xch *x = pool_get(&w->xchs);
+
+	if (!x)
+		return -ENOMEM;
+	x->c = c;
+	ursa_input_init(&x->in);
+	ursa_take_init(&x->take, rq, on_request);
+	ursa_waiter_init(&x->rwait, rq, reader_taken);
+	c->x = x;
+	c->resp = R_TAKING;
+	return ursa_input_take(&x->in, &x->take);
+}
+
+static void xch_put(struct conn *c)
+{
+	struct xch *x = c->x;
+
+	if (!x)
+		return;
+	ursa_input_take_cancel(&x->in, &x->take);
+	ursa_waiter_cancel(&x->rwait);
+	pool_put(&c->w->xchs, x);
+	c->x = NULL;
+	c->resp = R_IDLE;
+}
+
+/*
+ * Emit the request just parsed, or with @status one that could not be
+ * parsed, and wait until the responder takes it. Returns false if the
+ * connection ran out of memory.
+ */
+static bool reader_emit(struct conn *c, int status)
+{
+	struct worker *w = c->w;
+	struct xch *x;
+
+	if (!c->x && xch_get(c)) {
+		c->dead = true;
+		return false;
+	}
+	x = c->x;
+	c->rq.status = status;
+	/* Nothing is read after an error or a request that closes. */
+	if (status || !c->rq.keep_alive)
+		c->rd_done = true;
+	ursa_deferred_init(&x->taken);
+	if (ursa_input_emit_ptr(&x->in, &c->rq, &x->taken) ||
+	    ursa_deferred_await(&x->taken, &x->rwait)) {
+		c->dead = true;
+		return false;
+	}
+	c->emitted = true;
+	if (++c->ahead > w->st.ahead_max)
+		STAT_ADD(w, ahead_max, c->ahead - w->st.ahead_max);
+	return true;
+}
+
+/*
+ * Parse what was received up to the end of the next request and emit it.
+ * Returns true if a request (or a parse error) was emitted, false if the
+ * input is used up first.
+ */
+static bool reader_run(struct conn *c)
 {
 	llhttp_errno_t err;
 
-	while (c->rpos < c->rlen && !c->closing && !c->dead && c->ffd < 0 &&
-	       c->olen < cfg.send_limit) {
+	while (c->rpos < c->rlen) {
 		c->exec_base = c->rpos;
 		err = llhttp_execute(&c->parser, c->rbuf + c->rpos,
 				     c->rlen - c->rpos);
@@ -606,22 +788,23 @@ static void conn_parse(struct conn *c)
 		if (err == HPE_PAUSED) {
 			c->rpos = off_of(c, llhttp_get_error_pos(&c->parser));
 			llhttp_resume(&c->parser);
-			handle_request(c);
 			c->in_msg = false;
-			continue;
+			return reader_emit(c, 0);
 		}
 		c->rpos = c->rlen;
+		c->in_msg = false;
+		c->expect_100 = false;
 		if (err == HPE_PAUSED_UPGRADE) {
 			/* No protocol upgrades: the answer was sent, close. */
+			c->rd_done = true;
 			c->closing = true;
 			break;
 		}
-		resp_error(c, parse_status(c, err));
-		c->in_msg = false;
-		break;
+		return reader_emit(c, parse_status(c, err));
 	}
 	if (!c->in_msg && c->rpos == c->rlen)
 		c->rpos = c->rlen = 0;
+	return false;
 }
 
 /*
@@ -657,15 +840,15 @@ static bool conn_make_room(struct conn *c)
 			c->rpos -= shift;
 			c->msg_start = 0;
 			c->keep_end -= shift;
-			if (c->url.len)
-				c->url.off -= shift;
+			if (c->rq.url.len)
+				c->rq.url.off -= shift;
 			if (c->field.len)
 				c->field.off -= shift;
 			if (c->value.len)
 				c->value.off -= shift;
 			for (i = 0; i < H_NR; i++)
-				if (c->hdr[i].len)
-					c->hdr[i].off -= shift;
+				if (c->rq.hdr[i].len)
+					c->rq.hdr[i].off -= shift;
 		}
 	}
 	if (c->rlen < c->rcap)
@@ -682,8 +865,9 @@ static bool conn_make_room(struct conn *c)
 		return true;
 	}
 	c->rpos = c->rlen;
-	resp_error(c, c->url_done || c->hdr_done ? 431 : 414);
 	c->in_msg = false;
+	c->expect_100 = false;
+	reader_emit(c, c->url_done || c->hdr_done ? 431 : 414);
 	return false;
 }
 
@@ -694,6 +878,8 @@ static void conn_free(struct conn *c)
 	struct worker *w = c->w;
 
 	ursa_timer_cancel(&c->timer);
+	/* A take or the reader's waiter may be queued: they go first. */
+	xch_put(c);
 	if (c->ffd >= 0)
 		close(c->ffd);
 	close(c->fd);
@@ -748,20 +934,22 @@ static int start_recv(struct conn *c)
 static int start_send(struct conn *c)
 {
 	struct worker *w = c->w;
+	struct xch *x = c->x;
 
 	conn_deadline(c, now(c) + cfg.keepalive_timeout_ns);
 	c->io = IO_SEND;
 	if (c->fsent == c->flen)
 		return ursa_send(&w->loop, &c->req, c->fd, c->obuf + c->osent,
 				 c->olen - c->osent, 0);
-	c->iov[0].iov_base = c->obuf + c->osent;
-	c->iov[0].iov_len = c->olen - c->osent;
-	c->iov[1].iov_base = c->fbuf + c->fsent;
-	c->iov[1].iov_len = c->flen - c->fsent;
-	memset(&c->msg, 0, sizeof(c->msg));
-	c->msg.msg_iov = c->iov[0].iov_len ? c->iov : c->iov + 1;
-	c->msg.msg_iovlen = c->iov[0].iov_len ? 2 : 1;
-	return ursa_sendmsg(&w->loop, &c->req, c->fd, &c->msg, 0);
+	/* A file chunk is only pending while the responder streams it. */
+	x->iov[0].iov_base = c->obuf + c->osent;
+	x->iov[0].iov_len = c->olen - c->osent;
+	x->iov[1].iov_base = c->fbuf + c->fsent;
+	x->iov[1].iov_len = c->flen - c->fsent;
+	memset(&x->msg, 0, sizeof(x->msg));
+	x->msg.msg_iov = x->iov[0].iov_len ? x->iov : x->iov + 1;
+	x->msg.msg_iovlen = x->iov[0].iov_len ? 2 : 1;
+	return ursa_sendmsg(&w->loop, &c->req, c->fd, &x->msg, 0);
 }
 
 static int start_read(struct conn *c)
@@ -787,6 +975,22 @@ static bool ring_ok(struct conn *c)
 	return c->w->br_ready;
 }
 
+/* A hand-off is under way: its callback runs from the run queue. */
+static bool xch_busy(struct conn *c)
+{
+	struct xch *x = c->x;
+
+	if (!x)
+		return false;
+	/* The responder's take is queued with a request. */
+	if (c->resp == R_TAKING && ursa_input_is_full(&x->in))
+		return true;
+	/* The reader's waiter is queued: its request was taken. */
+	return c->emitted && ursa_deferred_is_done(&x->taken);
+}
+
+static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
 static void conn_run(struct conn *c)
 {
 	int ret;
@@ -798,21 +1002,45 @@ static void conn_run(struct conn *c)
 			conn_free(c);
 			return;
 		}
-		if (c->ffd >= 0 && c->fleft == 0 && c->fsent == c->flen) {
+		/* The responder: a file streamed, or the output sent. */
+		if (c->resp == R_STREAM && c->fleft == 0 &&
+		    c->fsent == c->flen) {
 			close(c->ffd);
 			c->ffd = -1;
 			pool_put(&c->w->fbufs, c->fbuf);
 			c->fbuf = NULL;
+			responder_done(c);
+		} else if (c->resp == R_FULL) {
+			responder_next(c);
 		}
-		if (c->ffd < 0 && !c->closing && !c->lingering) {
-			conn_parse(c);
-			/* All parsed: the input buffer can serve others. */
-			if (!c->in_msg && c->rpos == c->rlen)
-				buf_put(c->w, &c->rbuf, &c->rcap);
-		}
+		if (xch_busy(c))
+			return;
+		/* The reader: one more request, unless one waits already. */
+		if (!c->emitted && !c->closing && !c->lingering &&
+		    !c->rd_done && reader_run(c))
+			continue;
 		if (c->dead)
 			continue;
-		if (c->ffd >= 0 && c->fsent == c->flen && c->fleft > 0) {
+		if (c->x && c->resp == R_TAKING && !c->emitted)
+			xch_put(c); /* nothing in flight */
+		/* All parsed: the input buffer can serve others. */
+		if (!c->emitted && !c->in_msg && c->rpos == c->rlen)
+			buf_put(c->w, &c->rbuf, &c->rcap);
+		/*
+		 * The reader waits for a body that the client holds back until
+		 * it sees 100 Continue; the answers before it are all in the
+		 * output (none is streaming), so it goes out after them.
+		 */
+		if (c->expect_100 && c->in_msg && c->resp != R_STREAM &&
+		    !c->emitted && !c->closing) {
+			c->expect_100 = false;
+			out_put(c, continue_100, sizeof(continue_100) - 1);
+			STAT_ADD(c->w, continues, 1);
+			if (c->dead)
+				continue;
+		}
+		if (c->resp == R_STREAM && c->fsent == c->flen &&
+		    c->fleft > 0) {
 			ret = start_read(c);
 		} else if (c->osent < c->olen || c->fsent < c->flen) {
 			ret = start_send(c);
@@ -868,7 +1096,8 @@ static void on_recv(struct conn *c, int res)
 			STAT_ADD(c->w, timeouts, 1);
 			c->rpos = c->rlen;
 			c->in_msg = false;
-			resp_error(c, 408);
+			c->expect_100 = false;
+			reader_emit(c, 408);
 			return;
 		}
 	}
@@ -986,6 +1215,15 @@ static void conn_timer_fn(struct ursa_timer *t)
 	if (c->io == IO_READ) {
 		/* A file read is not cut short; check again later. */
 		c->deadline = ursa_loop_now(&c->w->loop) + LINGER_NS;
+		ursa_timer_start_abs(&c->w->loop, t, c->deadline, 0);
+		return;
+	}
+	if (c->io == IO_NONE) {
+		/*
+		 * A hand-off is running from the run queue and will start
+		 * the next I/O with its own deadline: look again then.
+		 */
+		c->deadline = ursa_loop_now(&c->w->loop) + RECHECK_NS;
 		ursa_timer_start_abs(&c->w->loop, t, c->deadline, 0);
 		return;
 	}

@@ -405,9 +405,9 @@ static void autoindex(struct conn *c, const char *rel, const char *path,
 
 void serve_file(struct conn *c, const char *path, size_t plen, bool head)
 {
-	const struct span *inm = &c->hdr[H_INM];
-	const struct span *ims = &c->hdr[H_IMS];
-	const struct span *rng = &c->hdr[H_RANGE];
+	const struct span *inm = &c->rq.hdr[H_INM];
+	const struct span *ims = &c->rq.hdr[H_IMS];
+	const struct span *rng = &c->rq.hdr[H_RANGE];
 	char rel[4096 + 16], etag[48], buf[96];
 	uint64_t start = 0, end = 0, len;
 	struct stat st;

@@ -51,6 +51,8 @@ struct http_stats {
 	uint64_t accept_backoffs;
 	uint64_t timeouts;
 	uint64_t log_dropped;
+	uint64_t continues;
+	uint64_t ahead_max;
 };
 
 #define STAT_ADD(w, field, n) \
@@ -96,6 +98,7 @@ struct worker {
 	struct pool bufs;
 	struct pool big;
 	struct pool fbufs;
+	struct pool xchs;
 	unsigned int id;
 	int cpu;
 	pthread_t thread;
@@ -129,7 +132,50 @@ enum hdr_id {
 	H_RANGE,
 	H_UA,
 	H_REFERER,
+	H_EXPECT,
 	H_NR,
+};
+
+/*
+ * One parsed request, the element the reader emits into the connection's
+ * input: spans of the input buffer, or the status of a request that
+ * could not be parsed. There is one per connection: the reader fills the
+ * next only after the responder has taken this one and its take callback
+ * has returned, so the spans (and the parser's method and version) hold
+ * while the responder answers it.
+ */
+struct hreq {
+	struct span url;
+	struct span hdr[H_NR];
+	uint64_t body_bytes;
+	int status;
+	bool keep_alive;
+};
+
+/*
+ * The hand-off between a connection's reader and its responder, taken
+ * from the worker's pool while requests are in flight and given back
+ * when the connection waits for bytes with nothing pending, so an idle
+ * connection does not hold one.
+ */
+struct xch {
+	struct ursa_input in;
+	struct ursa_take take;
+	struct ursa_deferred taken;
+	struct ursa_waiter rwait;
+	struct conn *c;
+	/* A gathered send of the output and a file chunk. */
+	struct msghdr msg;
+	struct iovec iov[2];
+};
+
+/* What the responder of a connection is doing. */
+enum resp_state {
+	R_IDLE, /* no hand-off: nothing in flight */
+	R_TAKING, /* waiting in a take for the next request */
+	R_BUSY, /* in its take callback, answering one */
+	R_STREAM, /* streaming a file body */
+	R_FULL, /* output at the send limit: takes again once it is sent */
 };
 
 struct conn {
@@ -144,8 +190,13 @@ struct conn {
 	bool in_msg;
 	bool hdr_done;
 	bool url_done;
-	bool keep_alive;
 	bool nobufs;
+	bool emitted;
+	bool rd_done;
+	bool expect_100;
+	uint8_t expect;
+	uint8_t resp;
+	uint8_t ahead;
 	struct ursa_req req;
 	struct ursa_timer timer;
 	uint64_t deadline;
@@ -161,13 +212,13 @@ struct conn {
 	uint32_t msg_start;
 	uint32_t keep_end;
 	int err_status;
-	/* The request being parsed: spans of rbuf. */
-	struct span url;
+	/* The request being parsed; field and value are the header's. */
+	struct hreq rq;
 	struct span field;
 	struct span value;
-	struct span hdr[H_NR];
 	int cur_hdr;
-	uint64_t body_bytes;
+	/* The hand-off to the responder, while requests are in flight. */
+	struct xch *x;
 	/* Output: obuf[osent, olen) is still to send. */
 	char *obuf;
 	uint32_t ocap;
@@ -180,8 +231,6 @@ struct conn {
 	char *fbuf;
 	uint32_t flen;
 	uint32_t fsent;
-	struct msghdr msg;
-	struct iovec iov[2];
 	/* For the access log. */
 	char peer[48];
 };

@@ -149,7 +149,8 @@ void log_request(struct conn *c, int status, uint64_t body_len)
 {
 	struct worker *w = c->w;
 	char line[8192], ts[40];
-	const char *m = c->url.len ? llhttp_method_name(c->parser.method) : "-";
+	const char *m = c->rq.url.len ? llhttp_method_name(c->parser.method) :
+					"-";
 	/* An idle connection has no input buffer, and no spans either. */
 	const char *rb = c->rbuf ? c->rbuf : "";
 	time_t t = time(NULL);
@@ -159,9 +160,9 @@ void log_request(struct conn *c, int status, uint64_t body_len)
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S +0000", &tm);
 	n = (size_t)snprintf(line, sizeof(line), "%s - - [%s] \"", c->peer, ts);
-	if (c->url.len) {
+	if (c->rq.url.len) {
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s ", m);
-		n += esc(line + n, 2048, rb + c->url.off, c->url.len);
+		n += esc(line + n, 2048, rb + c->rq.url.off, c->rq.url.len);
 		n += (size_t)snprintf(line + n, sizeof(line) - n, " HTTP/%d.%d",
 				      c->parser.http_major,
 				      c->parser.http_minor);
@@ -176,11 +177,11 @@ void log_request(struct conn *c, int status, uint64_t body_len)
 		line[n++] = '-';
 	memcpy(line + n, " \"", 2);
 	n += 2;
-	n += esc(line + n, 2048, rb + c->hdr[H_REFERER].off,
-		 c->hdr[H_REFERER].len);
+	n += esc(line + n, 2048, rb + c->rq.hdr[H_REFERER].off,
+		 c->rq.hdr[H_REFERER].len);
 	memcpy(line + n, "\" \"", 3);
 	n += 3;
-	n += esc(line + n, 2048, rb + c->hdr[H_UA].off, c->hdr[H_UA].len);
+	n += esc(line + n, 2048, rb + c->rq.hdr[H_UA].off, c->rq.hdr[H_UA].len);
 	memcpy(line + n, "\"\n", 2);
 	n += 2;
 	alog_append(w, line, n);
@@ -264,6 +265,17 @@ static void metric(struct mbuf *m, const char *name, const char *type,
 		type, name, (unsigned long long)v);
 }
 
+/* The reader's lead over the responder, at most, over all workers. */
+static uint64_t ahead_max(void)
+{
+	uint64_t m = 0;
+
+	for (unsigned int i = 0; i < cfg.threads; i++)
+		if (ld(&workers[i].st.ahead_max) > m)
+			m = ld(&workers[i].st.ahead_max);
+	return m;
+}
+
 void metrics_write(struct conn *c, bool head)
 {
 	char body[32768];
@@ -306,6 +318,11 @@ void metrics_write(struct conn *c, bool head)
 	       "Bytes sent to clients.", SUM(ld(&W->st.bytes_out)));
 	metric(&m, "ursa_http_header_timeouts_total", "counter",
 	       "Requests answered 408.", SUM(ld(&W->st.timeouts)));
+	metric(&m, "ursa_http_continues_total", "counter",
+	       "100 Continue responses sent.", SUM(ld(&W->st.continues)));
+	metric(&m, "ursa_http_pipeline_ahead_max", "gauge",
+	       "Most requests one connection had parsed and not yet answered.",
+	       ahead_max());
 	metric(&m, "ursa_http_accept_backoffs_total", "counter",
 	       "Accept pauses after EMFILE and similar errors.",
 	       SUM(ld(&W->st.accept_backoffs)));
@@ -468,6 +485,8 @@ static int worker_init(struct worker *w)
 	w->big.max = 64;
 	w->fbufs.size = FBUF_SIZE;
 	w->fbufs.max = 16;
+	w->xchs.size = sizeof(struct xch);
+	w->xchs.max = 128;
 	/*
 	 * Idle connections receive into a ring shared by the worker, so that
 	 * they hold no buffer while they wait. Without rings (before 5.19)
@@ -512,6 +531,7 @@ static void worker_exit(struct worker *w)
 	pool_drain(&w->bufs);
 	pool_drain(&w->big);
 	pool_drain(&w->fbufs);
+	pool_drain(&w->xchs);
 	if (w->loop_ready)
 		ursa_loop_exit(&w->loop);
 	if (w->lfd >= 0)

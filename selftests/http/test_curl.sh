@@ -68,6 +68,25 @@ check "/metrics: bytes out" grep -q '^ursa_http_sent_bytes_total [1-9]' <<<"$m"
 check "404 for a missing file" test "$(code "${URL}nope")" = 404
 check "405 for PUT" test "$(code -X PUT -d x "${URL}hello.txt")" = 405
 
+# Expect: 100-continue: curl holds the body back until it sees the 100
+# (or its 1 s --expect100-timeout passes). The 100 in curl's trace shows
+# that the server sent it; the time shows curl did not wait it out.
+head -c $((512 << 10)) /dev/urandom >"$TMP/body.bin"
+out=$(curl -sv --data-binary @"$TMP/body.bin" -H 'Expect: 100-continue' \
+	-w 'time_total=%{time_total}\n' "${URL}discard" 2>&1)
+check "curl Expect: 100-continue: 100 Continue before the body" \
+	grep -q '^< HTTP/1.1 100 Continue' <<<"$out"
+check "curl Expect: 100-continue: the answer counts the whole body" \
+	grep -q '^received 524288 bytes' <<<"$out"
+echo "# curl --data-binary (512 KiB) with Expect: 100-continue took" \
+	"$(sed -n 's/^time_total=//p' <<<"$out") s (curl's expect timeout: 1 s)"
+head -c $((2 << 20)) /dev/zero >"$TMP/body2.bin"
+r=$(curl -s -o /dev/null -w '%{http_code} %{size_upload}' -H 'Expect: 100-continue' \
+	--data-binary @"$TMP/body2.bin" "${URL}discard")
+check "curl Expect: 100-continue over --max-body-bytes: 413, body not sent ($r)" \
+	test "$r" = "413 0"
+check "curl Expect: foo: 417" test "$(code -H 'Expect: foo' -d x "${URL}discard")" = 417
+
 # Access log: combined format, reopened on SIGHUP.
 sleep 0.5
 check "access log in combined format" grep -qE \

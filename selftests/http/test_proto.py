@@ -103,6 +103,128 @@ st, h, body = read_response(s)
 t.ok(st == 200 and body == b"hello, world\n", "a request sent one byte a write")
 s.close()
 
+# Expect: 100-continue (RFC 9110 10.1.1). The 100 comes before the body
+# is read, once, and only when the body has not started to arrive.
+def recv_some(s, n=65536, timeout=5):
+    s.settimeout(timeout)
+    try:
+        return s.recv(n)
+    except socket.timeout:
+        return b""
+
+
+def case(desc, fn):
+    """Run one exchange; a server that breaks it fails the case only."""
+    try:
+        ok = fn()
+    except (EOFError, OSError, ValueError, IndexError) as e:
+        print("# %s: %r" % (desc, e))
+        ok = False
+    t.ok(ok, desc)
+
+
+CONT = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def expect_headers_first():
+    s = open_sock(srv)
+    s.sendall(b"POST /discard HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+              b"Expect: 100-continue\r\n\r\n")
+    first = recv_some(s)
+    s.sendall(b"hello")
+    st, h, body = read_response(s)
+    ok = first == CONT and st == 200 and body == b"received 5 bytes\n"
+    # The connection goes on, and a chunked one waits for its 100 too.
+    s.sendall(b"POST /discard HTTP/1.1\r\nHost: x\r\n"
+              b"Transfer-Encoding: chunked\r\nExpect: 100-Continue\r\n\r\n")
+    first = recv_some(s)
+    s.sendall(b"3\r\nabc\r\n0\r\n\r\n")
+    st, h, body = read_response(s)
+    s.close()
+    return ok and first == CONT and st == 200 and body == b"received 3 bytes\n"
+
+
+def expect_body_sent(part):
+    s = open_sock(srv)
+    s.sendall(b"POST /discard HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+              b"Expect: 100-continue\r\n\r\n" + b"hello"[:part])
+    if part < 5:
+        time.sleep(0.2)
+        s.sendall(b"hello"[part:])
+    st, h, body = read_response(s)
+    s.close()
+    return st == 200 and body == b"received 5 bytes\n"
+
+
+def expect_after_pipelined():
+    s = open_sock(srv)
+    s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"POST /discard HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+              b"Expect: 100-continue\r\n\r\n")
+    st1, h1, body1 = read_response(s)
+    cont = s.recv_buf
+    while len(cont) < len(CONT):
+        d = recv_some(s)
+        if not d:
+            break
+        cont += d
+    s.recv_buf = cont[len(CONT):]
+    s.sendall(b"abc")
+    st2, h2, body2 = read_response(s)
+    s.close()
+    return (st1 == 200 and body1 == b"Hello, World!" and
+            cont[:len(CONT)] == CONT and st2 == 200 and
+            body2 == b"received 3 bytes\n")
+
+
+def expect_no_body():
+    st, h, body = request(srv, b"GET /plaintext HTTP/1.1\r\nHost: x\r\n"
+                          b"Expect: 100-continue\r\n\r\n")
+    return st == 200 and body == b"Hello, World!"
+
+
+def expect_http10():
+    s = open_sock(srv)
+    s.sendall(b"POST /discard HTTP/1.0\r\nContent-Length: 5\r\n"
+              b"Expect: 100-continue\r\n\r\n")
+    early = recv_some(s, timeout=0.3)
+    s.sendall(b"hello")
+    st, h, body = read_response(s)
+    s.close()
+    return early == b"" and st == 200 and body == b"received 5 bytes\n"
+
+
+def expect_refused(length, exp, want):
+    s = open_sock(srv)
+    s.sendall(b"POST /discard HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+              b"Expect: %s\r\n\r\n" % (length, exp))
+    st, h, body = read_response(s)
+    rest = recv_some(s)
+    s.close()
+    return (st == want and h.get("connection") == "close" and
+            body.startswith(b"%d " % want) and rest == b"")
+
+
+c0 = srv.metric("ursa_http_continues_total")
+case("Expect: 100-continue: headers alone get 100, then the body its answer;"
+     " again chunked on the same connection", expect_headers_first)
+case("Expect: 100-continue with the body already sent: no 100, the answer",
+     lambda: expect_body_sent(5))
+case("Expect: 100-continue with part of the body sent: no 100",
+     lambda: expect_body_sent(2))
+case("Expect: 100-continue after a pipelined request: its answer, 100, answer",
+     expect_after_pipelined)
+case("Expect: 100-continue on a request without a body: no 100",
+     expect_no_body)
+case("Expect: 100-continue from HTTP/1.0 is ignored: no 100", expect_http10)
+case("Expect: 100-continue over --max-body-bytes: 413 and close, no 100",
+     lambda: expect_refused(70000, b"100-continue", 413))
+for exp in (b"foo", b"100-continue, foo", b"200-ok"):
+    case("Expect: %s: 417 and close, no 100" % exp.decode(),
+         lambda: expect_refused(5, exp, 417))
+t.ok(srv.metric("ursa_http_continues_total") == (c0 or 0) + 3,
+     "ursa_http_continues_total counts the three 100s sent")
+
 # The malformed-request corpus: each with the status it must get.
 long_url = b"/" + b"a" * 5000
 many_hdrs = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 100) for i in range(60))
@@ -162,6 +284,11 @@ corpus = [
     (b"GET / HTTP/1.1\r\nX-Big: " + b"v" * 5000 + b"\r\n\r\n", 431),
     (b"POST /discard HTTP/1.1\r\nContent-Length: 70000\r\n\r\n", 413),
     (b"POST /discard HTTP/1.1\r\nContent-Length: 1000000000\r\n\r\n", 413),
+    (b"POST /discard HTTP/1.1\r\nContent-Length: 1000000000\r\nExpect: 100-continue\r\n\r\n", 413),
+    (b"POST /discard HTTP/1.1\r\nExpect: gzip\r\nContent-Length: 1\r\n\r\nx", 417),
+    (b"GET / HTTP/1.1\r\nExpect: 100-continue-ish\r\n\r\n", 417),
+    (b"GET / HTTP/1.1\r\nExpect:\r\n\r\n", 200),
+    (b"GET / HTTP/1.0\r\nExpect: foo\r\n\r\n", 200),
     (b"POST /discard HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
      b"8000\r\n" + b"x" * 0x8000 + b"\r\n" + b"8000\r\n" + b"x" * 0x8000 + b"\r\n" +
      b"8000\r\n" + b"x" * 100, 413),
@@ -250,6 +377,42 @@ s.close()
 time.sleep(0.5)
 t.ok(srv.proc.poll() is None and srv.metric("ursa_http_open_connections") == 1,
      "resets mid-response: server alive, no connection left behind")
+
+# The reader is at most one request ahead of the responder. On a fresh
+# server, 20 pipelined requests for 256 KiB each (streamed from the file
+# in chunks: a slow handler), with a client that reads late: while one is
+# streamed, the next waits in the input's slot and the rest stay unparsed.
+srv2 = Server()
+ahead0 = srv2.metric("ursa_http_pipeline_ahead_max")
+s = open_sock(srv2, timeout=20)
+s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=0-262143\r\n\r\n" * 20)
+time.sleep(0.5)
+ok = True
+for i in range(20):
+    st, h, body = read_response(s)
+    ok = ok and st == 206 and len(body) == 262144
+s.close()
+ahead = srv2.metric("ursa_http_pipeline_ahead_max")
+t.ok(ok and ahead0 == 1 and ahead == 2,
+     "20 pipelined streamed requests: the reader ran one ahead at most "
+     "(most parsed and not answered: %s, before %s)" % (ahead, ahead0))
+# Responses that are ready together go out in one send: 20 pipelined
+# requests that arrive in one segment cost one send (plus the send of
+# the first /metrics answer).
+sends0 = srv2.metric('ursa_loop_submitted_total{op="send"}')
+s = open_sock(srv2)
+s.sendall(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+ok = True
+for i in range(20):
+    st, h, body = read_response(s)
+    ok = ok and st == 200 and body == b"Hello, World!"
+s.close()
+sends = srv2.metric('ursa_loop_submitted_total{op="send"}') - sends0
+t.ok(ok and sends == 2 and
+     srv2.metric("ursa_http_pipeline_ahead_max") == 2,
+     "20 pipelined requests in one segment: answered in one send (%d)" %
+     (sends - 1))
+t.ok(srv2.stop() == 0, "second server: SIGTERM, exit 0")
 
 t.ok(srv.stop() == 0, "SIGTERM: exit 0")
 t.done()
