@@ -141,24 +141,49 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	uint32_t len;
-	int id;
-} hdr_names[] = {
-	{ "if-none-match", 13, H_INM }, { "if-modified-since", 17, H_IMS },
-	{ "range", 5, H_RANGE },	{ "user-agent", 10, H_UA },
-	{ "referer", 7, H_REFERER },	{ "expect", 6, H_EXPECT },
-};
-
-/* RFC 9110 token characters. */
-static bool tchar(char ch)
+/* The headers the server reads; their names differ in length. */
+static int hdr_lookup(const char *f, uint32_t len)
 {
-	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9'))
-		return true;
-	return ch && strchr("!#$%&'*+-.^_`|~", ch);
+	static const struct {
+		const char *name;
+		int id;
+	} by_len[] = {
+		[5] = { "range", H_RANGE },
+		[6] = { "expect", H_EXPECT },
+		[7] = { "referer", H_REFERER },
+		[10] = { "user-agent", H_UA },
+		[13] = { "if-none-match", H_INM },
+		[17] = { "if-modified-since", H_IMS },
+	};
+
+	if (len >= sizeof(by_len) / sizeof(by_len[0]) || !by_len[len].name ||
+	    strncasecmp(f, by_len[len].name, len))
+		return H_NONE;
+	return by_len[len].id;
 }
+
+/* RFC 9110 token characters: ALPHA, DIGIT and !#$%&'*+-.^_`|~ */
+#define TCHAR_RANGE(a, b) [a... b] = 1
+static const uint8_t tchar[256] = {
+	TCHAR_RANGE('a', 'z'),
+	TCHAR_RANGE('A', 'Z'),
+	TCHAR_RANGE('0', '9'),
+	['!'] = 1,
+	['#'] = 1,
+	['$'] = 1,
+	['%'] = 1,
+	['&'] = 1,
+	['\''] = 1,
+	['*'] = 1,
+	['+'] = 1,
+	['-'] = 1,
+	['.'] = 1,
+	['^'] = 1,
+	['_'] = 1,
+	['`'] = 1,
+	['|'] = 1,
+	['~'] = 1,
+};
 
 static int on_header_field_complete(llhttp_t *p)
 {
@@ -171,15 +196,9 @@ static int on_header_field_complete(llhttp_t *p)
 	if (c->field.len == 0)
 		goto bad;
 	for (i = 0; i < c->field.len; i++)
-		if (!tchar(f[i]))
+		if (!tchar[(uint8_t)f[i]])
 			goto bad;
-	for (i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++) {
-		if (c->field.len == hdr_names[i].len &&
-		    !strncasecmp(f, hdr_names[i].name, c->field.len)) {
-			c->cur_hdr = hdr_names[i].id;
-			break;
-		}
-	}
+	c->cur_hdr = hdr_lookup(f, c->field.len);
 	c->field = (struct span){ 0, 0 };
 	c->value = (struct span){ 0, 0 };
 	return 0;
@@ -392,12 +411,10 @@ static int buf_grow(struct worker *w, char **bufp, uint32_t *capp, uint32_t cap,
 
 /* Output */
 
-int out_reserve(struct conn *c, uint32_t n)
+int out_grow(struct conn *c, uint32_t n)
 {
 	uint32_t cap = c->ocap ? c->ocap : BUF_SIZE;
 
-	if (c->obuf && c->olen + n <= c->ocap)
-		return 0;
 	while (cap < c->olen + n)
 		cap *= 2;
 	if (buf_grow(c->w, &c->obuf, &c->ocap, cap, c->olen)) {
@@ -407,89 +424,102 @@ int out_reserve(struct conn *c, uint32_t n)
 	return 0;
 }
 
-void out_put(struct conn *c, const void *p, uint32_t n)
-{
-	if (out_reserve(c, n))
-		return;
-	memcpy(c->obuf + c->olen, p, n);
-	c->olen += n;
-}
-
 #define out_lit(c, s) out_put(c, s, sizeof(s) - 1)
 
-static void out_str(struct conn *c, const char *s)
+static inline char *put(char *p, const void *s, size_t n)
 {
-	out_put(c, s, (uint32_t)strlen(s));
+	memcpy(p, s, n);
+	return p + n;
 }
 
-static void out_u64(struct conn *c, uint64_t v)
+#define put_lit(p, s) put(p, s, sizeof(s) - 1)
+
+static char *put_u64(char *p, uint64_t v)
 {
-	char buf[24];
+	char buf[20];
 	int i = sizeof(buf);
 
 	do {
 		buf[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	out_put(c, buf + i, (uint32_t)(sizeof(buf) - i));
+	return put(p, buf + i, sizeof(buf) - (size_t)i);
 }
+
+/* The status codes the server answers with, and their reason phrases. */
+#define HTTP_STATUSES(X)                          \
+	X(100, "Continue")                        \
+	X(200, "OK")                              \
+	X(206, "Partial Content")                 \
+	X(301, "Moved Permanently")               \
+	X(304, "Not Modified")                    \
+	X(400, "Bad Request")                     \
+	X(403, "Forbidden")                       \
+	X(404, "Not Found")                       \
+	X(405, "Method Not Allowed")              \
+	X(408, "Request Timeout")                 \
+	X(413, "Content Too Large")               \
+	X(414, "URI Too Long")                    \
+	X(416, "Range Not Satisfiable")           \
+	X(417, "Expectation Failed")              \
+	X(431, "Request Header Fields Too Large") \
+	X(500, "Internal Server Error")           \
+	X(501, "Not Implemented")                 \
+	X(503, "Service Unavailable")             \
+	X(505, "HTTP Version Not Supported")
 
 const char *status_text(int status)
 {
+#define X(code, text) \
+	case code:    \
+		return text;
 	switch (status) {
-	case 100:
-		return "Continue";
-	case 200:
-		return "OK";
-	case 206:
-		return "Partial Content";
-	case 301:
-		return "Moved Permanently";
-	case 304:
-		return "Not Modified";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 413:
-		return "Content Too Large";
-	case 414:
-		return "URI Too Long";
-	case 416:
-		return "Range Not Satisfiable";
-	case 417:
-		return "Expectation Failed";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 503:
-		return "Service Unavailable";
-	case 505:
-		return "HTTP Version Not Supported";
+		HTTP_STATUSES(X)
 	default:
 		return "Unknown";
 	}
+#undef X
+}
+
+/* "HTTP/1.1 200 OK": one copy of a constant for the known codes. */
+static char *put_status(char *p, int status)
+{
+#define X(code, text) \
+	case code:    \
+		return put_lit(p, "HTTP/1.1 " #code " " text);
+	switch (status) {
+		HTTP_STATUSES(X)
+	default:
+		p = put_lit(p, "HTTP/1.1 ");
+		p = put_u64(p, (uint64_t)status);
+		return put_lit(p, " Unknown");
+	}
+#undef X
+}
+
+/* Refresh the worker's Date once a second, and its header with it. */
+static void date_refresh(struct worker *w)
+{
+	time_t t = time(NULL);
+	char *p;
+
+	if (t == w->date_sec)
+		return;
+	fmt_http_date(w->date, sizeof(w->date), t);
+	w->date_sec = t;
+	p = put_lit(w->date_hdr, "\r\nServer: " HTTP_NAME "\r\nDate: ");
+	p = put(p, w->date, strlen(w->date));
+	w->date_hdr_len = (uint32_t)(p - w->date_hdr);
 }
 
 const char *http_date(struct worker *w)
 {
-	time_t t = time(NULL);
-
-	if (t != w->date_sec) {
-		fmt_http_date(w->date, sizeof(w->date), t);
-		w->date_sec = t;
-	}
+	date_refresh(w);
 	return w->date;
 }
+
+/* The most resp_head() writes, besides the Content-Type. */
+#define HEAD_MAX 256u
 
 /*
  * resp_head() - Start a response: the status line and the common
@@ -500,29 +530,31 @@ void resp_head(struct conn *c, int status, const char *ctype, uint64_t clen,
 	       bool close)
 {
 	struct worker *w = c->w;
+	uint32_t tlen = ctype ? (uint32_t)strlen(ctype) : 0;
+	char *p;
 
 	if (!c->rq.keep_alive || w->stopping)
 		close = true;
-	out_lit(c, "HTTP/1.1 ");
-	out_u64(c, (uint64_t)status);
-	out_lit(c, " ");
-	out_str(c, status_text(status));
-	out_lit(c, "\r\nServer: " HTTP_NAME "\r\nDate: ");
-	out_str(c, http_date(w));
+	if (out_reserve(c, HEAD_MAX + tlen))
+		return;
+	date_refresh(w);
+	p = put_status(c->obuf + c->olen, status);
+	p = put(p, w->date_hdr, w->date_hdr_len);
 	if (ctype) {
-		out_lit(c, "\r\nContent-Type: ");
-		out_str(c, ctype);
+		p = put_lit(p, "\r\nContent-Type: ");
+		p = put(p, ctype, tlen);
 	}
 	if (clen != OMIT) {
-		out_lit(c, "\r\nContent-Length: ");
-		out_u64(c, clen);
+		p = put_lit(p, "\r\nContent-Length: ");
+		p = put_u64(p, clen);
 	}
 	if (close)
-		out_lit(c, "\r\nConnection: close\r\n");
+		p = put_lit(p, "\r\nConnection: close\r\n");
 	else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
-		out_lit(c, "\r\nConnection: keep-alive\r\n");
+		p = put_lit(p, "\r\nConnection: keep-alive\r\n");
 	else
-		out_lit(c, "\r\n");
+		p = put_lit(p, "\r\n");
+	c->olen = (uint32_t)(p - c->obuf);
 	if (close)
 		c->closing = true;
 	if (status >= 100 && status < HTTP_STATUS_MAX)
@@ -552,42 +584,55 @@ void resp_error(struct conn *c, int status)
 
 /* Requests */
 
-static bool path_is(const char *p, size_t n, const char *lit)
+/* The target is @lit, with or without a query or fragment after it. */
+static inline bool route_is(const char *url, uint32_t len, const char *lit,
+			    uint32_t n)
 {
-	return n == strlen(lit) && !memcmp(p, lit, n);
+	return len >= n && !memcmp(url, lit, n) &&
+	       (len == n || url[n] == '?' || url[n] == '#');
+}
+
+#define ROUTE(url, len, s) route_is(url, len, s, sizeof(s) - 1)
+
+/* The path of a target: up to its query or fragment. */
+static size_t path_len(const char *url, uint32_t len)
+{
+	size_t n;
+
+	for (n = 0; n < len; n++)
+		if (url[n] == '?' || url[n] == '#')
+			break;
+	return n;
 }
 
 static void handle_request(struct conn *c)
 {
 	const char *url = c->rbuf + c->rq.url.off;
+	uint32_t len = c->rq.url.len;
 	uint8_t method = c->parser.method;
 	bool head = method == HTTP_HEAD;
 	bool close = !c->rq.keep_alive;
-	size_t plen;
 
-	if (c->rq.url.len == 0 || url[0] != '/' || c->parser.http_major != 1) {
+	if (len == 0 || url[0] != '/' || c->parser.http_major != 1) {
 		resp_error(c, 400);
 		return;
 	}
-	for (plen = 0; plen < c->rq.url.len; plen++)
-		if (url[plen] == '?' || url[plen] == '#')
-			break;
 	if (method == HTTP_GET || head) {
-		if (path_is(url, plen, "/plaintext"))
+		if (ROUTE(url, len, "/plaintext"))
 			resp_simple(c, 200, "text/plain", "Hello, World!", 13,
 				    head, close);
-		else if (path_is(url, plen, "/healthz"))
+		else if (ROUTE(url, len, "/healthz"))
 			resp_simple(c, 200, "text/plain", "ok\n", 3, head,
 				    close);
-		else if (path_is(url, plen, "/metrics"))
+		else if (ROUTE(url, len, "/metrics"))
 			metrics_write(c, head);
 		else
-			serve_file(c, url, plen, head);
+			serve_file(c, url, path_len(url, len), head);
 		if (close)
 			c->closing = true;
 		return;
 	}
-	if (method == HTTP_POST && path_is(url, plen, "/discard")) {
+	if (method == HTTP_POST && ROUTE(url, len, "/discard")) {
 		char body[64];
 		int n = snprintf(body, sizeof(body), "received %llu bytes\n",
 				 (unsigned long long)c->rq.body_bytes);
@@ -597,8 +642,10 @@ static void handle_request(struct conn *c)
 		return;
 	}
 	resp_head(c, 405, "text/plain", 23, true);
-	out_str(c, path_is(url, plen, "/discard") ? "Allow: POST\r\n\r\n" :
-						    "Allow: GET, HEAD\r\n\r\n");
+	if (ROUTE(url, len, "/discard"))
+		out_lit(c, "Allow: POST\r\n\r\n");
+	else
+		out_lit(c, "Allow: GET, HEAD\r\n\r\n");
 	out_lit(c, "405 Method Not Allowed\n");
 }
 

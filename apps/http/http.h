@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -116,6 +117,9 @@ struct worker {
 	struct alog log;
 	time_t date_sec;
 	char date[40];
+	/* "\r\nServer: ursa-http\r\nDate: <date>", for every response */
+	char date_hdr[80];
+	uint32_t date_hdr_len;
 };
 
 struct span {
@@ -245,8 +249,24 @@ void pool_put(struct pool *p, void *buf);
 void pool_drain(struct pool *p);
 void conn_accepted(struct worker *w, int fd);
 void conn_shutdown(struct conn *c, bool hard);
-int out_reserve(struct conn *c, uint32_t n);
-void out_put(struct conn *c, const void *p, uint32_t n);
+int out_grow(struct conn *c, uint32_t n);
+
+/* Make room for @n more bytes of output; -ENOMEM marks the conn dead. */
+static inline int out_reserve(struct conn *c, uint32_t n)
+{
+	if (__builtin_expect(c->obuf && c->olen + n <= c->ocap, 1))
+		return 0;
+	return out_grow(c, n);
+}
+
+static inline void out_put(struct conn *c, const void *p, uint32_t n)
+{
+	if (out_reserve(c, n))
+		return;
+	memcpy(c->obuf + c->olen, p, n);
+	c->olen += n;
+}
+
 void resp_head(struct conn *c, int status, const char *ctype, uint64_t clen,
 	       bool close);
 void resp_simple(struct conn *c, int status, const char *ctype,
