@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,15 +146,58 @@ static int clean_path(const char *path, size_t plen, char *out, size_t size,
 	return 0;
 }
 
+/*
+ * Without openat2() (Linux before 5.6, a seccomp profile that refuses it,
+ * valgrind): open with openat() and keep the file only if where it really
+ * is, as /proc/self/fd tells, is the root or beneath it.
+ */
+static int open_checked(const char *rel)
+{
+	char link[32], real[PATH_MAX];
+	size_t rlen = strlen(cfg.root_real);
+	ssize_t n;
+	int fd, err;
+
+	fd = openat(cfg.rootfd, rel,
+		    O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	if (n < 0) {
+		err = errno == ENAMETOOLONG ? -ENAMETOOLONG : -EACCES;
+		goto fail;
+	}
+	real[n] = '\0';
+	if (strncmp(real, cfg.root_real, rlen) ||
+	    (real[rlen] != '/' && real[rlen] != '\0' &&
+	     strcmp(cfg.root_real, "/"))) {
+		err = -EXDEV;
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return err;
+}
+
 static int open_beneath(const char *rel)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd = syscall(SYS_openat2, cfg.rootfd, rel, &how, sizeof(how));
+	long fd;
 
-	return fd < 0 ? -errno : (int)fd;
+	if (__atomic_load_n(&cfg.no_openat2, __ATOMIC_RELAXED))
+		return open_checked(rel);
+	fd = syscall(SYS_openat2, cfg.rootfd, rel, &how, sizeof(how));
+	if (fd >= 0)
+		return (int)fd;
+	if (errno != ENOSYS)
+		return -errno;
+	__atomic_store_n(&cfg.no_openat2, true, __ATOMIC_RELAXED);
+	return open_checked(rel);
 }
 
 static int open_status(int err)

@@ -28,6 +28,8 @@ struct http_cfg {
 	socklen_t addrlen;
 	const char *root;
 	int rootfd;
+	char *root_real;
+	bool no_openat2;
 	unsigned int threads;
 	unsigned int max_conns;
 	uint64_t header_timeout_ns;

@@ -931,6 +931,18 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
+	/*
+	 * Where the root really is, for kernels without openat2(); the
+	 * tests set URSA_HTTP_NO_OPENAT2 to use that way on any kernel.
+	 */
+	cfg.no_openat2 = getenv("URSA_HTTP_NO_OPENAT2") != NULL;
+	cfg.root_real = realpath(cfg.root, NULL);
+	if (!cfg.root_real) {
+		fprintf(stderr, HTTP_NAME ": --root %s: %s\n", cfg.root,
+			strerror(errno));
+		close(cfg.rootfd);
+		return 1;
+	}
 	workers = calloc(cfg.threads, sizeof(*workers));
 	if (!workers) {
 		fprintf(stderr, HTTP_NAME ": out of memory\n");
@@ -983,6 +995,7 @@ out:
 		worker_exit(&workers[i]);
 	free(workers);
 	close(cfg.rootfd);
+	free(cfg.root_real);
 	if (!ret)
 		printf(HTTP_NAME ": stopped\n");
 	return ret;

@@ -4,6 +4,10 @@
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 HTTP_BIN=${URSA_HTTP:-$HERE/ursa-http}
+# A command the server runs under, such as valgrind (docs/http.md). It
+# gets one loop: valgrind runs one thread at a time and keeps its lock
+# while a loop waits in io_uring_enter.
+WRAPPER=${URSA_HTTP_WRAPPER:-}
 TMP=$(mktemp -d /tmp/ursa-http-test.XXXXXX)
 n=0
 failed=0
@@ -68,11 +72,18 @@ make_root() {
 # start_server ARGS...: sets SPID and URL
 start_server() {
 	[ -x "$HTTP_BIN" ] || { echo "# no binary $HTTP_BIN"; exit 1; }
-	"$HTTP_BIN" --listen 127.0.0.1:0 --root "$ROOT" "$@" \
-		>"$TMP/server.out" 2>&1 &
+	local more=() tries=200
+	if [ -n "$WRAPPER" ]; then
+		echo "# under URSA_HTTP_WRAPPER ($WRAPPER): --threads 1"
+		more=(--threads 1)
+		tries=1200
+	fi
+	# shellcheck disable=SC2086 # the wrapper is a command line
+	$WRAPPER "$HTTP_BIN" --listen 127.0.0.1:0 --root "$ROOT" "$@" \
+		"${more[@]}" >"$TMP/server.out" 2>&1 &
 	SPID=$!
 	local i
-	for i in $(seq 200); do
+	for i in $(seq $tries); do
 		URL=$(sed -n 's/.* at \(http:[^ ]*\) .*/\1/p' "$TMP/server.out")
 		[ -n "$URL" ] && return 0
 		kill -0 "$SPID" 2>/dev/null || break
