@@ -325,30 +325,10 @@ static const llhttp_settings_t settings = {
 
 /* Buffers */
 
-void *pool_get(struct pool *p)
+void *pool_malloc(struct pool *p)
 {
-	void *buf = p->free;
-
-	if (buf) {
-		p->free = *(void **)buf;
-		p->nr--;
-		return buf;
-	}
 	p->mallocs++;
 	return malloc(p->size);
-}
-
-void pool_put(struct pool *p, void *buf)
-{
-	if (!buf)
-		return;
-	if (p->nr >= p->max) {
-		free(buf);
-		return;
-	}
-	*(void **)buf = p->free;
-	p->free = buf;
-	p->nr++;
 }
 
 void pool_drain(struct pool *p)
@@ -372,7 +352,7 @@ static struct pool *pool_of(struct worker *w, uint32_t cap)
 	return NULL;
 }
 
-static void buf_put(struct worker *w, char **bufp, uint32_t *capp)
+static inline void buf_put(struct worker *w, char **bufp, uint32_t *capp)
 {
 	struct pool *p = pool_of(w, *capp);
 
@@ -382,6 +362,18 @@ static void buf_put(struct worker *w, char **bufp, uint32_t *capp)
 		free(*bufp);
 	*bufp = NULL;
 	*capp = 0;
+}
+
+/* A small buffer for an empty *@bufp: the common case of buf_grow(). */
+static inline int buf_get(struct worker *w, char **bufp, uint32_t *capp)
+{
+	char *p = pool_get(&w->bufs);
+
+	if (!p)
+		return -ENOMEM;
+	*bufp = p;
+	*capp = BUF_SIZE;
+	return 0;
 }
 
 /*
@@ -420,6 +412,13 @@ static int buf_grow(struct worker *w, char **bufp, uint32_t *capp, uint32_t cap,
 int out_grow(struct conn *c, uint32_t n)
 {
 	uint32_t cap = c->ocap ? c->ocap : BUF_SIZE;
+
+	if (!c->obuf && n <= BUF_SIZE) {
+		if (!buf_get(c->w, &c->obuf, &c->ocap))
+			return 0;
+		c->dead = true;
+		return -ENOMEM;
+	}
 
 	while (cap < c->olen + n)
 		cap *= 2;
@@ -524,19 +523,19 @@ const char *http_date(struct worker *w)
 	return w->date;
 }
 
-/* The most resp_head() writes, besides the Content-Type. */
+/* The most resp_head_n() writes, besides the Content-Type. */
 #define HEAD_MAX 256u
 
 /*
- * resp_head() - Start a response: the status line and the common
- * headers, not the blank line that ends them. @clen OMIT leaves out
- * Content-Length (304). @close ends the connection after it.
+ * resp_head_n() - Start a response: the status line and the common
+ * headers, not the blank line that ends them. @ctype (@tlen bytes) may
+ * be %NULL; @clen OMIT leaves out Content-Length (304). @close ends the
+ * connection after it. resp_head() gives @tlen itself.
  */
-void resp_head(struct conn *c, int status, const char *ctype, uint64_t clen,
-	       bool close)
+void resp_head_n(struct conn *c, int status, const char *ctype, uint32_t tlen,
+		 uint64_t clen, bool close)
 {
 	struct worker *w = c->w;
-	uint32_t tlen = ctype ? (uint32_t)strlen(ctype) : 0;
 	char *p;
 
 	if (!c->rq.keep_alive || w->stopping)
@@ -545,7 +544,9 @@ void resp_head(struct conn *c, int status, const char *ctype, uint64_t clen,
 		return;
 	date_refresh(w);
 	p = put_status(c->obuf + c->olen, status);
-	p = put(p, w->date_hdr, w->date_hdr_len);
+	/* A constant size copies faster; HEAD_MAX has room for it. */
+	memcpy(p, w->date_hdr, sizeof(w->date_hdr));
+	p += w->date_hdr_len;
 	if (ctype) {
 		p = put_lit(p, "\r\nContent-Type: ");
 		p = put(p, ctype, tlen);
@@ -567,15 +568,6 @@ void resp_head(struct conn *c, int status, const char *ctype, uint64_t clen,
 		STAT_ADD(w, status[status], 1);
 	if (cfg.access_log)
 		log_request(c, status, clen == OMIT ? 0 : clen);
-}
-
-void resp_simple(struct conn *c, int status, const char *ctype,
-		 const char *body, uint32_t len, bool head, bool close)
-{
-	resp_head(c, status, ctype, len, close);
-	out_lit(c, "\r\n");
-	if (!head)
-		out_put(c, body, len);
 }
 
 /* Error responses end the connection, as nginx's do. */
@@ -764,19 +756,23 @@ static int xch_get(struct conn *c)
 {
 	struct worker *w = c->w;
 	struct ursa_runq *rq = ursa_loop_runq(&w->loop);
+	bool fresh = !w->xchs.free;
 	struct xch *x = pool_get(&w->xchs);
 
 	if (!x)
 		return -ENOMEM;
+	if (fresh) {
+		ursa_input_init(&x->in);
+		ursa_take_init(&x->take, rq, on_request);
+		ursa_waiter_init(&x->rwait, rq, reader_taken);
+	}
 	x->c = c;
-	ursa_input_init(&x->in);
-	ursa_take_init(&x->take, rq, on_request);
-	ursa_waiter_init(&x->rwait, rq, reader_taken);
 	c->x = x;
 	c->resp = R_TAKING;
 	return ursa_input_take(&x->in, &x->take);
 }
 
+/* Back to the pool, ready for the next connection (see &struct xch). */
 static void xch_put(struct conn *c)
 {
 	struct xch *x = c->x;
@@ -785,6 +781,9 @@ static void xch_put(struct conn *c)
 		return;
 	ursa_input_take_cancel(&x->in, &x->take);
 	ursa_waiter_cancel(&x->rwait);
+	/* Closed with a request in the slot: empty the input. */
+	if (ursa_input_is_full(&x->in))
+		ursa_input_init(&x->in);
 	pool_put(&c->w->xchs, x);
 	c->x = NULL;
 	c->resp = R_IDLE;
@@ -1139,12 +1138,6 @@ static void on_recv(struct conn *c, int res)
 		return;
 	}
 	if (res > 0) {
-		/*
-		 * memcheck cannot see the kernel write through the ring
-		 * into our own buffer (the ring's buffers are mapped, so
-		 * they look written).
-		 */
-		VALGRIND_MAKE_MEM_DEFINED(c->rbuf + c->rlen, (size_t)res);
 		c->rlen += (uint32_t)res;
 		c->idle_first = false;
 		return;
@@ -1171,7 +1164,7 @@ static void on_recv_ring(struct conn *c, int res)
 	if (bid >= 0) {
 		/* Copy what came and give the ring its buffer back at once. */
 		if (res > 0 && !c->lingering &&
-		    !buf_grow(w, &c->rbuf, &c->rcap, BUF_SIZE, 0)) {
+		    (c->rbuf || !buf_get(w, &c->rbuf, &c->rcap))) {
 			memcpy(c->rbuf,
 			       ursa_buf_ring_addr(&w->br, (unsigned)bid),
 			       (size_t)res);
@@ -1246,6 +1239,14 @@ static void conn_io_done(struct ursa_req *req, const struct ursa_exit *e)
 	}
 	switch (io) {
 	case IO_RECV:
+		/*
+		 * memcheck cannot see the kernel write through the ring into
+		 * our own buffer (the ring's buffers are mapped, so they look
+		 * written already).
+		 */
+		if (res > 0 && !c->lingering)
+			VALGRIND_MAKE_MEM_DEFINED(c->rbuf + c->rlen,
+						  (size_t)res);
 		on_recv(c, res);
 		break;
 	case IO_RECV_RING:

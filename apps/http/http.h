@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -162,14 +163,16 @@ struct hreq {
  * The hand-off between a connection's reader and its responder, taken
  * from the worker's pool while requests are in flight and given back
  * when the connection waits for bytes with nothing pending, so an idle
- * connection does not hold one.
+ * connection does not hold one. One in the pool is ready for use: its
+ * input open and empty, its take and waiter idle.
  */
 struct xch {
+	/* First: the pool keeps its free list in the first word. */
+	struct conn *c;
 	struct ursa_input in;
 	struct ursa_take take;
 	struct ursa_deferred taken;
 	struct ursa_waiter rwait;
-	struct conn *c;
 	/* A gathered send of the output and a file chunk. */
 	struct msghdr msg;
 	struct iovec iov[2];
@@ -246,9 +249,32 @@ extern struct worker *workers;
 extern unsigned long nr_open_conns;
 
 /* conn.c */
-void *pool_get(struct pool *p);
-void pool_put(struct pool *p, void *buf);
+void *pool_malloc(struct pool *p);
 void pool_drain(struct pool *p);
+
+static inline void *pool_get(struct pool *p)
+{
+	void *buf = p->free;
+
+	if (!buf)
+		return pool_malloc(p);
+	p->free = *(void **)buf;
+	p->nr--;
+	return buf;
+}
+
+static inline void pool_put(struct pool *p, void *buf)
+{
+	if (!buf)
+		return;
+	if (p->nr >= p->max) {
+		free(buf);
+		return;
+	}
+	*(void **)buf = p->free;
+	p->free = buf;
+	p->nr++;
+}
 void conn_accepted(struct worker *w, int fd);
 void conn_shutdown(struct conn *c, bool hard);
 int out_grow(struct conn *c, uint32_t n);
@@ -269,10 +295,27 @@ static inline void out_put(struct conn *c, const void *p, uint32_t n)
 	c->olen += n;
 }
 
-void resp_head(struct conn *c, int status, const char *ctype, uint64_t clen,
-	       bool close);
-void resp_simple(struct conn *c, int status, const char *ctype,
-		 const char *body, uint32_t len, bool head, bool close);
+void resp_head_n(struct conn *c, int status, const char *ctype, uint32_t tlen,
+		 uint64_t clen, bool close);
+
+/* Inline, so that the length of a literal @ctype is a constant. */
+static inline void resp_head(struct conn *c, int status, const char *ctype,
+			     uint64_t clen, bool close)
+{
+	resp_head_n(c, status, ctype, ctype ? (uint32_t)strlen(ctype) : 0, clen,
+		    close);
+}
+
+/* A whole response: the head, then @len bytes of @body unless @head. */
+static inline void resp_simple(struct conn *c, int status, const char *ctype,
+			       const char *body, uint32_t len, bool head,
+			       bool close)
+{
+	resp_head(c, status, ctype, len, close);
+	out_put(c, "\r\n", 2);
+	if (!head)
+		out_put(c, body, len);
+}
 void resp_error(struct conn *c, int status);
 const char *status_text(int status);
 const char *http_date(struct worker *w);

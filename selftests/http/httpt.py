@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Helpers for the ursa-http selftests: start a server on a free port of
 127.0.0.1, talk to it over raw sockets, and print TAP."""
+import atexit
 import os
 import re
 import shlex
@@ -17,9 +18,9 @@ BIN = os.environ.get("URSA_HTTP", os.path.join(HERE, "ursa-http"))
 WRAPPER = shlex.split(os.environ.get("URSA_HTTP_WRAPPER", ""))
 
 
-# Why RSS is not compared under a wrapper.
-RSS_SKIP = ("RSS under URSA_HTTP_WRAPPER is the wrapper's (valgrind keeps "
-            "freed blocks and its own tables)")
+# Why RSS is not compared under a wrapper or a sanitizer.
+RSS_SKIP = ("RSS under URSA_HTTP_WRAPPER or ASan is the tool's (freed blocks "
+            "kept in quarantine, shadow memory)")
 
 
 def wrapped_note(what):
@@ -47,6 +48,8 @@ class Server:
                        "--threads", str(threads),
                        "--root", self.root] + list(args),
             stdout=self.out, stderr=subprocess.STDOUT)
+        # A script that dies half-way leaves no server behind.
+        atexit.register(self.kill)
         deadline = time.time() + (60 if WRAPPER else 10)
         while time.time() < deadline:
             with open(self.out.name) as f:
@@ -62,6 +65,11 @@ class Server:
         if "io_uring" in open(self.out.name).read():
             sys.exit(4)
         sys.exit(1)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def connect(self, timeout=10):
         s = socket.create_connection((self.host, self.port), timeout=timeout)
@@ -81,6 +89,13 @@ class Server:
 
     def fds(self):
         return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+
+    def rss_is_tools(self):
+        """RSS says little under a wrapper or in an ASan build."""
+        if WRAPPER:
+            return True
+        with open("/proc/%d/maps" % self.proc.pid) as f:
+            return "libasan" in f.read()
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
