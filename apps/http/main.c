@@ -40,6 +40,7 @@
 #define ALOG_FLUSH (16u * 1024)
 #define ALOG_DELAY_NS (200ull * 1000 * 1000)
 #define ACCEPT_BACKOFF_NS (50ull * 1000 * 1000)
+#define RUNQ_BUDGET 65536u
 
 struct http_cfg cfg;
 struct worker *workers;
@@ -470,6 +471,15 @@ static int worker_init(struct worker *w)
 	struct ursa_loop_params p = {
 		.sq_entries = 1024,
 		.flags = cfg.sqpoll ? URSA_LOOP_SQPOLL : 0,
+		/*
+		 * A turn reaps up to a CQ's worth of completions (2048) and
+		 * each received batch of requests is handed from reader to
+		 * responder through the run queue, two short callbacks per
+		 * request. Let the turn finish them: with the default
+		 * budget a burst leaves thousands of connections holding
+		 * their buffers from one turn to the next.
+		 */
+		.runq_budget = RUNQ_BUDGET,
 	};
 	int ret;
 
