@@ -3,28 +3,31 @@
  * ursa-http: one connection, driven by completions.
  *
  * A connection has at most one socket or file operation in flight (its
- * &struct ursa_req) and one timer. conn_run() decides what comes next:
+ * &struct ursa_req) and one timer. Its reader parses what was received
+ * and emits each request into the connection's input (&struct ursa_input,
+ * a buffer of one); its responder takes them one at a time and appends
+ * each answer to the output buffer (see "The reader and the responder"
+ * below). When neither can go on without I/O, conn_run() decides:
  *
- *   1. parse what was received, request by request (llhttp pauses after
- *      each message), appending each response to the output buffer, until
- *      the input is used up, a file body must be streamed, or the output
- *      reaches the per-connection send limit;
- *   2. read the next chunk of a file body being streamed;
- *   3. send the output, and the file chunk with it, in one gathered send;
- *   4. otherwise receive more.
+ *   1. read the next chunk of a file body being streamed;
+ *   2. send the output, and the file chunk with it, in one gathered send;
+ *   3. otherwise receive more (after a 100 Continue if the reader waits
+ *      for a body that the client holds back).
  *
- * So the responses of pipelined requests go out together, in order, and
- * nothing more is received while output is pending: a client that does
- * not read holds at most the send limit plus one response of memory.
+ * So the responses of pipelined requests go out together, in order; the
+ * reader is at most one request ahead of the responder; and nothing more
+ * is received while output is pending: a client that does not read holds
+ * at most the send limit plus one response of memory.
  *
  * Memory: an idle connection holds no buffer. Between requests it waits
  * in a recv that takes a buffer from the worker's ring (ursa_recv_select())
  * only when bytes arrive; they are copied into an input buffer from the
  * worker's pool and the ring buffer goes straight back. The input buffer
- * returns to the pool once everything received has been parsed, the
- * output buffer once the response is sent, the file buffer once the file
- * is. Only a request that arrives in pieces keeps its input buffer while
- * it waits, and then receives straight into it.
+ * returns to the pool once everything received has been parsed and
+ * answered, the output buffer once the response is sent, the file buffer
+ * once the file is, the hand-off (&struct xch) once nothing is in flight.
+ * Only a request that arrives in pieces keeps its input buffer while it
+ * waits, and then receives straight into it.
  *
  * The timer enforces one deadline at a time: the header timeout from the
  * first byte of a request (408), the keep-alive timeout when idle, the
