@@ -17,6 +17,10 @@
  * ../shared/reference/effect-semantics.md; Node cannot run in-process.
  * Only correctness failures (lost or reordered elements, mallocs) make the
  * exit status non-zero, never speed.
+ *
+ * -n N hands over exactly N elements once, untimed, and prints nothing
+ * but failures: for instruction counts under callgrind, where the cost
+ * per element is (Ir(-n 2N) - Ir(-n N)) / N.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -121,16 +125,45 @@ int main(int argc, char **argv)
 {
 	double seconds = 0.2, ns_per[101], med, ops;
 	uint64_t iters = 1000, m0, m1, total = 0;
-	int repeats = 5, ret, r, errors = 0;
+	int repeats = 5, r, opt, errors = 0;
+	long long count = 0;
 	struct ursa_runq rq;
 
-	ret = bench_options("bench_input", argc, argv, &repeats, &seconds);
-	if (ret >= 0)
-		return ret;
+	while ((opt = getopt(argc, argv, "r:t:n:h")) != -1) {
+		switch (opt) {
+		case 'r':
+			repeats = atoi(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 'n':
+			count = atoll(optarg);
+			break;
+		default:
+			fprintf(opt == 'h' ? stdout : stderr,
+				"usage: bench_input [-r REPEATS] [-t SECONDS]"
+				" [-n COUNT]\n");
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60) ||
+	    count < 0 || count > 1000000000ll) {
+		fprintf(stderr, "bench_input: -r takes 1 to 101, -t 0 to 60 "
+				"seconds, -n 1 to 1e9\n");
+		return 2;
+	}
 	if (!bench_malloc_hooked("bench_input"))
 		return 1;
 
 	ursa_runq_init(&rq, 0);
+	if (count) {
+		run(&rq, (uint64_t)count, &errors);
+		if (errors)
+			fprintf(stderr, "bench_input: lost or reordered "
+					"elements\n");
+		return errors ? 1 : 0;
+	}
 	while (run(&rq, iters, &errors) < 20000000ull)
 		iters *= 2;
 	iters = (uint64_t)(iters * (seconds / 0.02));
