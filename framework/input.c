@@ -16,8 +16,52 @@
 #define INPUT_DONE (1u << 1)
 #define INPUT_ERROR (1u << 2)
 #define INPUT_TERMINAL (INPUT_DONE | INPUT_ERROR)
+/*
+ * A producer may wait in await_read: set when one parks on @in->readers,
+ * cleared when they are all woken. A reader cancelled meanwhile leaves it
+ * set; ursa_input_take() then looks at the list itself. It spares the
+ * take's fast path a test of the list.
+ */
+#define INPUT_READERS (1u << 3)
 
 static const struct ursa_exit success_zero = { .kind = URSA_EXIT_SUCCESS };
+
+/*
+ * List steps for the lists of a hand-off, which mostly hold one node at
+ * most: the run queue between two of its steps, an input's takers. When
+ * the list is empty (or @node is alone on it), the stores go to addresses
+ * known in advance rather than to ones just loaded from the list, and the
+ * next step on the list need not wait for that load to know where they
+ * went. The results are those of ursa_list_add_tail() and ursa_list_del().
+ */
+static inline void list_add_tail_one(struct ursa_list_head *node,
+				     struct ursa_list_head *head)
+{
+	struct ursa_list_head *prev = head->prev;
+
+	if (likely(prev == head)) {
+		head->next = node;
+		head->prev = node;
+		node->next = head;
+		node->prev = head;
+		return;
+	}
+	ursa_list_add_tail(node, head);
+}
+
+/* Unlink @node, the first on @head. */
+static inline void list_del_first_one(struct ursa_list_head *node,
+				      struct ursa_list_head *head)
+{
+	struct ursa_list_head *next = node->next;
+
+	if (likely(next == head)) {
+		ursa_list_init(head);
+		return;
+	}
+	head->next = next;
+	next->prev = head;
+}
 
 void ursa_input_init(struct ursa_input *in)
 {
@@ -27,12 +71,19 @@ void ursa_input_init(struct ursa_input *in)
 	in->reserved = NULL;
 	in->slot = ursa_exit_success(0);
 	in->taken = NULL;
+	ursa_list_init(&in->notify);
 	in->terminal = ursa_exit_success(0);
 }
 
 /*
  * A take woken for the slot pulls the element only now, as its callback
- * is about to run; until then the element is still the input's.
+ * is about to run; until then the element is still the input's. The
+ * producer learns it was taken: its waiter (ursa_input_emit_notify()),
+ * alone on @in->notify, is woken, or its deferred (ursa_input_emit()) is
+ * fulfilled. Return: the first waiter woken, or %NULL.
+ *
+ * @in->reserved and @in->notify are left as they are: they mean
+ * something only while the slot is full, and every emit sets them.
  */
 static inline struct ursa_waiter *take_pull(struct ursa_take *t)
 {
@@ -40,16 +91,34 @@ static inline struct ursa_waiter *take_pull(struct ursa_take *t)
 
 	t->state = TAKE_IDLE;
 	if (likely(t->what == URSA_TAKE_ELEMENT)) {
-		struct ursa_deferred *taken = in->taken;
+		struct ursa_list_head *n = in->notify.next;
+		struct ursa_deferred *taken;
 
 		/* As emit() stored it: see __ursa_exit_copy(). */
 		__ursa_exit_copy(&t->exit, &in->slot);
 		t->count = 1;
-		in->reserved = NULL;
-		in->taken = NULL;
 		in->state &= ~INPUT_FULL;
-		if (taken)
+		if (likely(n != &in->notify)) {
+			struct ursa_waiter *w =
+				ursa_container_of(n, struct ursa_waiter, work);
+
+			/*
+			 * __ursa_waiter_queue() with SUCCESS(0). @in->notify
+			 * is left stale: see emit().
+			 */
+			w->lazy = false;
+			w->exit.kind = URSA_EXIT_SUCCESS;
+			w->exit.err = 0;
+			w->exit.val = 0;
+			w->state = WAITER_QUEUED;
+			list_add_tail_one(&w->work.node, &w->rq->queue);
+			return w;
+		}
+		taken = in->taken;
+		if (taken) {
+			in->taken = NULL;
 			return __ursa_deferred_succeed_zero(taken);
+		}
 	} else {
 		t->exit = in->terminal;
 		t->count = 0;
@@ -73,7 +142,9 @@ static inline bool runq_take_next(struct ursa_runq *rq, struct ursa_work *work,
 {
 	if (!rq->batch_left || rq->queue.next != &work->node || work->fn != fn)
 		return false;
-	__ursa_runq_del_first(rq, work);
+	/* __ursa_runq_del_first() */
+	list_del_first_one(&work->node, &rq->queue);
+	ursa_list_init(&work->node);
 	rq->batch_left--;
 	return true;
 }
@@ -104,8 +175,9 @@ void __ursa_input_take_run(struct ursa_work *work)
 			return;
 		if (likely(!w->lazy)) {
 			/* __ursa_waiter_run(), inline. */
-			struct ursa_exit e = w->exit;
+			struct ursa_exit e;
 
+			__ursa_exit_copy(&e, &w->exit);
 			w->state = WAITER_IDLE;
 			w->fn(w, &e);
 		} else {
@@ -138,31 +210,42 @@ static void reserve_next(struct ursa_input *in)
 	take_queue(t, URSA_TAKE_ELEMENT);
 }
 
+/*
+ * The element is in the slot: the oldest waiting take, if any, is woken
+ * for it. reserve_next(), knowing that nothing is reserved while the slot
+ * is empty.
+ */
+static inline int wake_oldest(struct ursa_input *in)
+{
+	struct ursa_take *t;
+
+	if (ursa_list_empty(&in->takers)) {
+		in->reserved = NULL;
+		return 0;
+	}
+	t = ursa_list_first_entry(&in->takers, struct ursa_take, work.node);
+	in->reserved = t;
+	t->what = URSA_TAKE_ELEMENT;
+	list_del_first_one(&t->work.node, &in->takers);
+	t->work.fn = __ursa_input_take_run;
+	t->state = TAKE_QUEUED;
+	list_add_tail_one(&t->work.node, &t->rq->queue);
+	return 0;
+}
+
 static inline int emit(struct ursa_input *in, struct ursa_exit slot,
 		       struct ursa_deferred *taken)
 {
 	unsigned int state = in->state;
-	struct ursa_take *t;
 
 	if (unlikely(state & (INPUT_TERMINAL | INPUT_FULL)))
 		return state & INPUT_TERMINAL ? -EPIPE : -EBUSY;
 	in->slot = slot;
 	in->taken = taken;
 	in->state = state | INPUT_FULL;
-	/*
-	 * reserve_next(), knowing that nothing is reserved while the slot
-	 * is empty, and that a take on @in->takers waits.
-	 */
-	if (ursa_list_empty(&in->takers))
-		return 0;
-	t = ursa_list_first_entry(&in->takers, struct ursa_take, work.node);
-	in->reserved = t;
-	t->what = URSA_TAKE_ELEMENT;
-	ursa_list_del(&t->work.node);
-	t->work.fn = __ursa_input_take_run;
-	t->state = TAKE_QUEUED;
-	ursa_list_add_tail(&t->work.node, &t->rq->queue);
-	return 0;
+	/* No waiter for this element; a pull may have left it stale. */
+	ursa_list_init(&in->notify);
+	return wake_oldest(in);
 }
 
 int ursa_input_emit(struct ursa_input *in, int64_t val,
@@ -175,6 +258,44 @@ int ursa_input_emit_ptr(struct ursa_input *in, void *ptr,
 			struct ursa_deferred *taken)
 {
 	return emit(in, ursa_exit_success_ptr(ptr), taken);
+}
+
+/* Not inlined: the fast path of ursa_input_emit_notify() needs no frame. */
+static __attribute__((noinline)) int emit_notify_refused(struct ursa_input *in)
+{
+	if (in->state & INPUT_TERMINAL)
+		return -EPIPE;
+	return -EBUSY;
+}
+
+int ursa_input_emit_notify(struct ursa_input *in, int64_t val,
+			   struct ursa_waiter *w)
+{
+	unsigned int state = in->state;
+
+	if (unlikely((state & (INPUT_TERMINAL | INPUT_FULL)) ||
+		     w->state != WAITER_IDLE))
+		return emit_notify_refused(in);
+	in->slot = ursa_exit_success(val);
+	in->state = state | INPUT_FULL;
+	/*
+	 * @w waits alone on @in->notify, whatever was left there: a pull
+	 * leaves the waiter it woke, a cancelled one leaves it empty.
+	 */
+	w->state = WAITER_WAITING;
+	w->work.node.next = &in->notify;
+	w->work.node.prev = &in->notify;
+	in->notify.next = &w->work.node;
+	in->notify.prev = &w->work.node;
+	return wake_oldest(in);
+}
+
+/* Producers in await_read may go: a consumer waits, or the input ended. */
+static int wake_readers(struct ursa_input *in)
+{
+	in->state &= ~INPUT_READERS;
+	__ursa_waiters_wake_all(&in->readers, &success_zero);
+	return 0;
 }
 
 static int terminate(struct ursa_input *in, unsigned int how,
@@ -196,8 +317,7 @@ static int terminate(struct ursa_input *in, unsigned int how,
 							 work.node),
 				   terminal_what(in));
 	}
-	__ursa_waiters_wake_all(&in->readers, &success_zero);
-	return 0;
+	return wake_readers(in);
 }
 
 int ursa_input_done(struct ursa_input *in, int64_t val)
@@ -224,24 +344,17 @@ int ursa_input_close(struct ursa_input *in)
 	return terminate(in, INPUT_ERROR, &e);
 }
 
-/* Not inlined: a tail call keeps the stack frame off the take's fast path. */
-static __attribute__((noinline)) int wake_readers(struct ursa_input *in)
-{
-	__ursa_waiters_wake_all(&in->readers, &success_zero);
-	return 0;
-}
-
 int ursa_input_take(struct ursa_input *in, struct ursa_take *t)
 {
 	if (t->state != TAKE_IDLE)
 		return -EBUSY;
 	t->src = in;
 	/* t->count is set when the take is pulled. */
-	if (likely(!(in->state & (INPUT_FULL | INPUT_TERMINAL)))) {
-		__ursa_take_park(t, &in->takers);
-		/* A consumer is waiting now: producers in await_read may go. */
-		if (unlikely(!ursa_list_empty(&in->readers)))
-			return wake_readers(in);
+	if (likely(!(in->state &
+		     (INPUT_FULL | INPUT_TERMINAL | INPUT_READERS)))) {
+		/* __ursa_take_park() */
+		t->state = TAKE_WAITING;
+		list_add_tail_one(&t->work.node, &in->takers);
 		return 0;
 	}
 	if ((in->state & INPUT_FULL) && !in->reserved) {
@@ -254,9 +367,8 @@ int ursa_input_take(struct ursa_input *in, struct ursa_take *t)
 		return 0;
 	}
 	__ursa_take_park(t, &in->takers);
-	if (!ursa_list_empty(&in->readers))
-		return wake_readers(in);
-	return 0;
+	/* A consumer is waiting now: producers in await_read may go. */
+	return wake_readers(in);
 }
 
 static void take_with_run(struct ursa_take *t)
@@ -299,7 +411,7 @@ bool ursa_input_take_cancel(struct ursa_input *in, struct ursa_take *t)
 {
 	if (!__ursa_take_unlink(t))
 		return false;
-	if (in->reserved == t) {
+	if ((in->state & INPUT_FULL) && in->reserved == t) {
 		/* The element stays; the next consumer in line gets it. */
 		in->reserved = NULL;
 		reserve_next(in);
@@ -313,8 +425,10 @@ int ursa_input_await_read(struct ursa_input *in, struct ursa_waiter *w)
 		return -EBUSY;
 	if (!ursa_list_empty(&in->takers) || (in->state & INPUT_TERMINAL))
 		__ursa_waiter_wake(w, &success_zero);
-	else
+	else {
+		in->state |= INPUT_READERS;
 		__ursa_waiter_park(w, &in->readers);
+	}
 	return 0;
 }
 

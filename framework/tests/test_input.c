@@ -663,6 +663,7 @@ struct chain2 {
 	struct ursa_deferred taken;
 	struct ursa_work x;
 	int next, queue_x, cancel_w;
+	bool notify; /* emit_notify(), not a deferred */
 	char log[64];
 	int nlog;
 };
@@ -680,6 +681,11 @@ static void chain2_emit(struct chain2 *ch)
 		assert_int_equal(ursa_input_done(&ch->in, 0), 0);
 		return;
 	}
+	if (ch->notify) {
+		assert_int_equal(
+			ursa_input_emit_notify(&ch->in, ch->next++, &ch->w), 0);
+		return;
+	}
 	ursa_deferred_init(&ch->taken);
 	assert_int_equal(ursa_input_emit(&ch->in, ch->next++, &ch->taken), 0);
 	assert_int_equal(ursa_deferred_await(&ch->taken, &ch->w), 0);
@@ -690,6 +696,7 @@ static void chain2_producer(struct ursa_waiter *w, const struct ursa_exit *e)
 	struct chain2 *ch = ursa_container_of(w, struct chain2, w);
 
 	assert_int_equal(e->kind, URSA_EXIT_SUCCESS);
+	assert_int_equal(e->val, 0);
 	chain2_log(ch, 'p');
 	chain2_emit(ch);
 }
@@ -715,9 +722,10 @@ static void chain2_x(struct ursa_work *work)
 	chain2_log(ursa_container_of(work, struct chain2, x), 'x');
 }
 
-static void chain2_start(struct chain2 *ch)
+static void chain2_start(struct chain2 *ch, bool notify)
 {
 	memset(ch, 0, sizeof(*ch));
+	ch->notify = notify;
 	ursa_input_init(&ch->in);
 	ursa_take_init(&ch->t, &rq, chain2_consumer);
 	ursa_waiter_init(&ch->w, &rq, chain2_producer);
@@ -726,13 +734,13 @@ static void chain2_start(struct chain2 *ch)
 	chain2_emit(ch);
 }
 
-static void a_hand_off_chain_keeps_the_budget(void **state)
+static void hand_off_chain_keeps_the_budget(bool notify)
 {
 	static struct chain2 ch;
 	int steps = 0;
 
 	ursa_runq_init(&rq, 1);
-	chain2_start(&ch);
+	chain2_start(&ch, notify);
 	/* One item per batch: one step per ursa_runq_run() call. */
 	while (ursa_runq_has_work(&rq)) {
 		assert_int_equal(ursa_runq_run(&rq), 1);
@@ -743,30 +751,66 @@ static void a_hand_off_chain_keeps_the_budget(void **state)
 	assert_int_equal(rq.nr_run, steps);
 }
 
-static void a_hand_off_chain_keeps_fifo_order_with_other_work(void **state)
+static void a_hand_off_chain_keeps_the_budget(void **state)
+{
+	hand_off_chain_keeps_the_budget(false);
+}
+
+static void a_notify_chain_keeps_the_budget(void **state)
+{
+	hand_off_chain_keeps_the_budget(true);
+}
+
+static void hand_off_chain_keeps_fifo_order_with_other_work(bool notify)
 {
 	static struct chain2 ch;
 
-	chain2_start(&ch);
+	chain2_start(&ch, notify);
 	ch.queue_x = 1;
 	drain();
 	/* x was queued after the producer's wake-up, before the next take's. */
 	assert_string_equal(ch.log, "cpxcpxcpxcpxe");
 }
 
-static void a_consumer_may_cancel_the_woken_producer(void **state)
+static void a_hand_off_chain_keeps_fifo_order_with_other_work(void **state)
+{
+	hand_off_chain_keeps_fifo_order_with_other_work(false);
+}
+
+static void a_notify_chain_keeps_fifo_order_with_other_work(void **state)
+{
+	hand_off_chain_keeps_fifo_order_with_other_work(true);
+}
+
+static void consumer_may_cancel_the_woken_producer(bool notify)
 {
 	static struct chain2 ch;
 
-	chain2_start(&ch);
+	chain2_start(&ch, notify);
 	ch.cancel_w = 1;
 	drain();
 	/* The producer's waiter was queued by the take, then cancelled. */
 	assert_string_equal(ch.log, "c");
-	assert_true(ursa_deferred_is_done(&ch.taken));
+	if (!notify)
+		assert_true(ursa_deferred_is_done(&ch.taken));
 	assert_false(ursa_waiter_is_pending(&ch.w));
 	assert_true(ursa_take_is_pending(&ch.t));
-	ursa_input_take_cancel(&ch.in, &ch.t);
+	/* The producer may go on with the same waiter. */
+	assert_int_equal(ursa_input_emit_notify(&ch.in, 10, &ch.w), 0);
+	ch.cancel_w = 0;
+	ch.next = CHAIN_N;
+	drain();
+	assert_string_equal(ch.log, "ccpe");
+}
+
+static void a_consumer_may_cancel_the_woken_producer(void **state)
+{
+	consumer_may_cancel_the_woken_producer(false);
+}
+
+static void a_consumer_may_cancel_the_notified_producer(void **state)
+{
+	consumer_may_cancel_the_woken_producer(true);
 }
 
 /*
@@ -820,6 +864,205 @@ static void done_and_error_never_wait(void **state)
 	drain();
 }
 
+/* The callback form: the producer's waiter runs once the element is taken. */
+static void emit_notify_calls_the_producer_back_once_taken(void **state)
+{
+	struct ursa_input in;
+	struct consumer c;
+	struct reader p;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_waiter_init(&p.w, &rq, reader_fn);
+	p.runs = 0;
+	assert_int_equal(ursa_input_take(&in, &c.t), 0);
+	assert_int_equal(ursa_input_emit_notify(&in, 5, &p.w), 0);
+	/* Never inline: neither the consumer nor the producer ran yet. */
+	assert_int_equal(c.n, 0);
+	assert_int_equal(p.runs, 0);
+	assert_true(ursa_waiter_is_pending(&p.w));
+	assert_true(ursa_input_is_full(&in));
+	drain();
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.what[0], URSA_TAKE_ELEMENT);
+	assert_int_equal(c.val[0], 5);
+	assert_int_equal(p.runs, 1);
+	assert_false(ursa_waiter_is_pending(&p.w));
+	assert_false(ursa_input_is_full(&in));
+}
+
+static void emit_notify_is_refused_as_emit_is(void **state)
+{
+	struct ursa_input in;
+	struct consumer c;
+	struct reader p, q;
+
+	ursa_runq_init(&rq, 1); /* one item per ursa_runq_run() */
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_waiter_init(&p.w, &rq, reader_fn);
+	ursa_waiter_init(&q.w, &rq, reader_fn);
+	p.runs = q.runs = 0;
+	/* No consumer: the element waits in the slot, and so does @p. */
+	assert_int_equal(ursa_input_emit_notify(&in, 1, &p.w), 0);
+	drain();
+	assert_int_equal(p.runs, 0);
+	assert_int_equal(ursa_input_emit_notify(&in, 2, &q.w), -EBUSY);
+	assert_int_equal(ursa_input_emit(&in, 2, NULL), -EBUSY);
+	assert_false(ursa_waiter_is_pending(&q.w));
+	/* Taken: the slot is free, but @p is still pending until it runs. */
+	ursa_input_take(&in, &c.t);
+	assert_int_equal(p.runs, 0);
+	assert_int_equal(ursa_runq_run(&rq), 1);
+	assert_int_equal(c.val[0], 1);
+	assert_int_equal(p.runs, 0);
+	assert_true(ursa_waiter_is_pending(&p.w));
+	assert_int_equal(ursa_runq_run(&rq), 1);
+	assert_int_equal(p.runs, 1);
+	/* A pending waiter is refused, and nothing is emitted. */
+	assert_int_equal(ursa_input_emit_notify(&in, 3, &p.w), 0);
+	assert_int_equal(ursa_input_take(&in, &c.t), 0);
+	assert_int_equal(ursa_runq_run(&rq), 1); /* c pulls, p is queued */
+	assert_true(ursa_waiter_is_pending(&p.w));
+	assert_false(ursa_input_is_full(&in));
+	assert_int_equal(ursa_input_emit_notify(&in, 4, &p.w), -EBUSY);
+	assert_false(ursa_input_is_full(&in));
+	drain();
+	assert_int_equal(p.runs, 2);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.val[1], 3);
+	/* After the end: -EPIPE, and @p is left alone. */
+	assert_int_equal(ursa_input_done(&in, 0), 0);
+	assert_int_equal(ursa_input_emit_notify(&in, 5, &p.w), -EPIPE);
+	assert_false(ursa_waiter_is_pending(&p.w));
+	drain();
+	assert_int_equal(p.runs, 2);
+}
+
+/* Cancelling the producer's waiter does not take the element back. */
+static void a_cancelled_notify_waiter_leaves_the_element(void **state)
+{
+	struct ursa_deferred taken;
+	struct ursa_input in;
+	struct consumer c;
+	struct reader p;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_waiter_init(&p.w, &rq, reader_fn);
+	p.runs = 0;
+	assert_int_equal(ursa_input_emit_notify(&in, 7, &p.w), 0);
+	assert_true(ursa_waiter_cancel(&p.w));
+	assert_true(ursa_input_is_full(&in));
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.val[0], 7);
+	assert_int_equal(p.runs, 0);
+	/* The waiter can be used again, for one wake-up per element. */
+	assert_int_equal(ursa_input_emit_notify(&in, 8, &p.w), 0);
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.val[1], 8);
+	assert_int_equal(p.runs, 1);
+	/* A deferred after a waiter: only the deferred learns of it. */
+	ursa_deferred_init(&taken);
+	assert_int_equal(ursa_input_emit(&in, 9, &taken), 0);
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.val[2], 9);
+	assert_true(ursa_deferred_is_done(&taken));
+	assert_int_equal(p.runs, 1);
+	/* And no one at all: nobody is told. */
+	assert_int_equal(ursa_input_emit(&in, 10, NULL), 0);
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.val[3], 10);
+	assert_int_equal(p.runs, 1);
+}
+
+/* A take woken for a notified element and cancelled: the next one gets it. */
+static void a_cancelled_take_loses_no_notified_element(void **state)
+{
+	struct ursa_input in;
+	struct consumer a, b;
+	struct reader p;
+
+	ursa_input_init(&in);
+	consumer_init(&a, &in);
+	consumer_init(&b, &in);
+	ursa_waiter_init(&p.w, &rq, reader_fn);
+	p.runs = 0;
+	ursa_input_take(&in, &a.t);
+	ursa_input_take(&in, &b.t);
+	assert_int_equal(ursa_input_emit_notify(&in, 3, &p.w), 0);
+	assert_true(ursa_input_take_cancel(&in, &a.t));
+	drain();
+	assert_int_equal(a.n, 0);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(b.val[0], 3);
+	assert_int_equal(p.runs, 1);
+}
+
+/* A notified element in the slot is still delivered after done. */
+static void a_notified_element_is_delivered_before_done(void **state)
+{
+	struct ursa_input in;
+	struct consumer c;
+	struct reader p;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_waiter_init(&p.w, &rq, reader_fn);
+	p.runs = 0;
+	assert_int_equal(ursa_input_emit_notify(&in, 4, &p.w), 0);
+	assert_int_equal(ursa_input_done(&in, 6), 0);
+	drain();
+	assert_int_equal(p.runs, 0);
+	c.again = 1;
+	ursa_input_take(&in, &c.t);
+	drain();
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.what[0], URSA_TAKE_ELEMENT);
+	assert_int_equal(c.val[0], 4);
+	assert_int_equal(c.what[1], URSA_TAKE_END);
+	assert_int_equal(c.val[1], 6);
+	assert_int_equal(p.runs, 1);
+}
+
+/* A producer that stopped awaiting a read does not hold consumers up. */
+static void a_cancelled_reader_is_not_woken(void **state)
+{
+	struct ursa_input in;
+	struct consumer c;
+	struct reader r1, r2;
+
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	ursa_waiter_init(&r1.w, &rq, reader_fn);
+	ursa_waiter_init(&r2.w, &rq, reader_fn);
+	r1.runs = r2.runs = 0;
+	assert_int_equal(ursa_input_await_read(&in, &r1.w), 0);
+	assert_true(ursa_waiter_cancel(&r1.w));
+	/* Nobody reads now: the take parks all the same. */
+	assert_int_equal(ursa_input_take(&in, &c.t), 0);
+	assert_true(ursa_take_is_pending(&c.t));
+	drain();
+	assert_int_equal(r1.runs, 0);
+	assert_int_equal(ursa_input_emit(&in, 1, NULL), 0);
+	drain();
+	assert_int_equal(c.val[0], 1);
+	/* Again, with a second reader that stays. */
+	assert_int_equal(ursa_input_await_read(&in, &r1.w), 0);
+	assert_int_equal(ursa_input_await_read(&in, &r2.w), 0);
+	assert_true(ursa_waiter_cancel(&r1.w));
+	assert_int_equal(ursa_input_take(&in, &c.t), 0);
+	drain();
+	assert_int_equal(r1.runs, 0);
+	assert_int_equal(r2.runs, 1);
+	assert_true(ursa_input_take_cancel(&in, &c.t));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -848,6 +1091,15 @@ int main(void)
 		T(a_hand_off_chain_keeps_fifo_order_with_other_work),
 		T(a_consumer_may_cancel_the_woken_producer),
 		T(a_task_producer_hands_off_to_a_callback_consumer),
+		T(a_notify_chain_keeps_the_budget),
+		T(a_notify_chain_keeps_fifo_order_with_other_work),
+		T(a_consumer_may_cancel_the_notified_producer),
+		T(emit_notify_calls_the_producer_back_once_taken),
+		T(emit_notify_is_refused_as_emit_is),
+		T(a_cancelled_notify_waiter_leaves_the_element),
+		T(a_cancelled_take_loses_no_notified_element),
+		T(a_notified_element_is_delivered_before_done),
+		T(a_cancelled_reader_is_not_woken),
 	};
 
 	return cmocka_run_group_tests_name("input", tests, NULL, NULL);

@@ -14,9 +14,11 @@
  * result is seen only once the data before it is gone, and that the evict,
  * drain and finalizer callbacks run when and as often as they should.
  *
- * Inputs: emit, done, error, close, takes (started, cancelled, run one at
- * a time), await_read. The model predicts which take gets each element
- * (the one waiting longest), and that nothing is lost or duplicated.
+ * Inputs: emit (with a deferred, a notify waiter or neither), done, error,
+ * close, takes (started, cancelled, run one at a time), await_read, and
+ * cancels of the producer's waiters. The model predicts which take gets
+ * each element (the one waiting longest), that nothing is lost or
+ * duplicated, and when the producer's waiter is woken and runs.
  *
  * The seed is printed; URSA_MODEL_SEED=<n> replays a run.
  */
@@ -650,6 +652,10 @@ static struct input_model {
 	/* The producer's taken deferred for the element in the slot. */
 	struct ursa_deferred taken;
 	bool have_taken;
+	/* ursa_input_emit_notify(): the producer's waiter. */
+	struct ursa_waiter notifier;
+	bool notify_parked, notify_woken;
+	int notify_runs;
 	/* await_read */
 	struct ursa_waiter reader;
 	bool reader_parked, reader_woken;
@@ -705,6 +711,12 @@ static void i_take_cb(struct ursa_take *t)
 			assert_true(ursa_deferred_is_done(&I.taken));
 			I.have_taken = false;
 		}
+		if (I.notify_parked) {
+			/* Its waiter is queued, to run after this callback. */
+			assert_true(ursa_waiter_is_pending(&I.notifier));
+			I.notify_parked = false;
+			I.notify_woken = true;
+		}
 		return;
 	}
 	assert_true(I.queued_terminal[id]);
@@ -726,6 +738,15 @@ static void i_reader_cb(struct ursa_waiter *w, const struct ursa_exit *e)
 	assert_true(I.reader_woken);
 	I.reader_woken = false;
 	I.reader_runs++;
+}
+
+static void i_notify_cb(struct ursa_waiter *w, const struct ursa_exit *e)
+{
+	assert_int_equal(e->kind, URSA_EXIT_SUCCESS);
+	assert_int_equal(e->val, 0);
+	assert_true(I.notify_woken);
+	I.notify_woken = false;
+	I.notify_runs++;
 }
 
 static void i_take(int id)
@@ -793,6 +814,7 @@ static void input_episode(unsigned int ops)
 		I.takes[k].id = k;
 	}
 	ursa_waiter_init(&I.reader, &rq, i_reader_cb);
+	ursa_waiter_init(&I.notifier, &rq, i_notify_cb);
 	I.next_val = 1;
 
 	for (i = 0; i < ops; i++) {
@@ -802,17 +824,29 @@ static void input_episode(unsigned int ops)
 		nr_ops++;
 		if (op < 25) {
 			int64_t v = I.next_val++;
-			bool with = !I.have_taken && rnd_below(2);
+			unsigned int how = rnd_below(3);
+			bool with = how == 1 && !I.have_taken;
 
 			want = I.terminal ? -EPIPE : I.full ? -EBUSY : 0;
-			if (with)
-				ursa_deferred_init(&I.taken);
-			ret = ursa_input_emit(&I.in, v, with ? &I.taken : NULL);
+			if (how == 2) {
+				/* The notify waiter, pending or not. */
+				if (!want &&
+				    (I.notify_parked || I.notify_woken))
+					want = -EBUSY;
+				ret = ursa_input_emit_notify(&I.in, v,
+							     &I.notifier);
+			} else {
+				if (with)
+					ursa_deferred_init(&I.taken);
+				ret = ursa_input_emit(&I.in, v,
+						      with ? &I.taken : NULL);
+			}
 			assert_int_equal(ret, want);
 			if (!ret) {
 				I.full = true;
 				I.slot = v;
 				I.have_taken = with;
+				I.notify_parked = how == 2;
 				I.emitted++;
 				i_reserve_next();
 			}
@@ -840,7 +874,20 @@ static void input_episode(unsigned int ops)
 			unsigned int which = rnd_below(12);
 			struct ursa_exit e;
 
-			if (which < 9) {
+			if (which == 0) {
+				/* The producer stops waiting for its element. */
+				assert_int_equal(
+					ursa_waiter_cancel(&I.notifier),
+					I.notify_parked || I.notify_woken);
+				I.notify_parked = I.notify_woken = false;
+				continue;
+			} else if (which == 1) {
+				assert_int_equal(ursa_waiter_cancel(&I.reader),
+						 I.reader_parked ||
+							 I.reader_woken);
+				I.reader_parked = I.reader_woken = false;
+				continue;
+			} else if (which < 9) {
 				continue;
 			} else if (which == 9) {
 				e = ursa_exit_success(77);
@@ -869,6 +916,8 @@ static void input_episode(unsigned int ops)
 					 I.pending[k]);
 		assert_int_equal(ursa_waiter_is_pending(&I.reader),
 				 I.reader_parked || I.reader_woken);
+		assert_int_equal(ursa_waiter_is_pending(&I.notifier),
+				 I.notify_parked || I.notify_woken);
 	}
 
 	/* No element lost: a take after the fact still gets it. */
@@ -894,22 +943,25 @@ static void input_episode(unsigned int ops)
 	for (k = 0; k < I_TAKES; k++)
 		assert_false(I.pending[k]);
 	assert_false(ursa_waiter_is_pending(&I.reader));
+	assert_false(ursa_waiter_is_pending(&I.notifier));
 	assert_false(ursa_runq_has_work(&rq));
 }
 
 static void inputs_follow_the_model(void **state)
 {
-	uint64_t before = nr_ops, delivered = 0;
+	uint64_t before = nr_ops, delivered = 0, notified = 0;
 	unsigned int ep;
 
 	for (ep = 0; ep < 400; ep++) {
 		input_episode(20 + rnd_below(200));
 		delivered += I.delivered;
+		notified += I.notify_runs;
 	}
 	print_message("input %6" PRIu64 " ops, %6" PRIu64
-		      " elements delivered\n",
-		      nr_ops - before, delivered);
+		      " elements delivered, %6" PRIu64 " notified\n",
+		      nr_ops - before, delivered, notified);
 	assert_true(delivered > 1000);
+	assert_true(notified > 100);
 	assert_true(nr_ops - before >= 20000);
 }
 

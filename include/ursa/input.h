@@ -6,8 +6,10 @@
  * through a buffer of one: Effect's SingleProducerAsyncInput, as its
  * documentation describes it. Each element reaches exactly one consumer,
  * the one that has waited longest. The producer emits one element at a
- * time; its deferred is fulfilled when a consumer has taken it, and until
- * then a second emit is refused with -EBUSY. That is the backpressure.
+ * time and learns when a consumer has taken it, through a deferred that is
+ * fulfilled (ursa_input_emit()) or a waiter that is called back
+ * (ursa_input_emit_notify()); until then a second emit is refused with
+ * -EBUSY. That is the backpressure.
  *
  * done(value) and error(exit) do not wait. An element still in the slot
  * is delivered first; then the input is terminal, and every consumer,
@@ -39,6 +41,9 @@
  * @reserved: The take woken to pull the element in the slot, or %NULL.
  * @slot: The element waiting for a consumer.
  * @taken: The producer's deferred for the element in @slot, or %NULL.
+ * @notify: The producer's waiter for the element in @slot
+ *	(ursa_input_emit_notify()), alone on this list, or empty; only
+ *	meaningful while @slot is full.
  * @terminal: SUCCESS(value) after done, or the error's exit.
  */
 struct ursa_input {
@@ -48,6 +53,7 @@ struct ursa_input {
 	struct ursa_take *reserved;
 	struct ursa_exit slot;
 	struct ursa_deferred *taken;
+	struct ursa_list_head notify;
 	struct ursa_exit terminal;
 };
 
@@ -89,6 +95,31 @@ int ursa_input_emit(struct ursa_input *in, int64_t val,
  */
 int ursa_input_emit_ptr(struct ursa_input *in, void *ptr,
 			struct ursa_deferred *taken);
+
+/**
+ * ursa_input_emit_notify() - Offer one element, with a callback for when
+ * it is taken.
+ * @in: The input.
+ * @val: The element.
+ * @w: An idle waiter (ursa_waiter_init()). When a consumer has taken the
+ *	element, @w is queued on its run queue with SUCCESS(0), as if it
+ *	awaited a deferred that ursa_input_emit() was given; it may emit
+ *	the next element from its callback.
+ *
+ * ursa_input_emit() without a deferred to initialise and await: the
+ * cheaper form for a producer that is a callback. Until the element is
+ * taken, @w waits on @in; ursa_waiter_cancel() stops it, and the element
+ * stays in the slot for a consumer all the same. Effect:
+ * SingleProducerAsyncInput.emit, with the documented buffer of one.
+ *
+ * Context: The input's thread: plain code, a completion callback, a task,
+ * or a waiter callback (including @w's own).
+ * Return: 0, or a negative errno:
+ * * -EBUSY - an earlier element has not been taken yet, or @w is pending.
+ * * -EPIPE - the input is done or failed.
+ */
+int ursa_input_emit_notify(struct ursa_input *in, int64_t val,
+			   struct ursa_waiter *w);
 
 /**
  * ursa_input_done() - End the input with a value.
