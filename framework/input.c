@@ -136,15 +136,18 @@ void __ursa_input_take_pull(struct ursa_take *t)
  * take it off @rq as the run queue would, budget included. Only pointers
  * are compared until @work is known to be queued at the head: by then,
  * the callback that just ran may have freed it.
+ *
+ * Its node is left stale, not idle as __ursa_runq_del_first() leaves
+ * it: @fn is a waiter's or a take's, and those know whether they are
+ * queued from their state, never from their node, which the next wait
+ * overwrites.
  */
 static inline bool runq_take_next(struct ursa_runq *rq, struct ursa_work *work,
 				  ursa_work_fn *fn)
 {
 	if (!rq->batch_left || rq->queue.next != &work->node || work->fn != fn)
 		return false;
-	/* __ursa_runq_del_first() */
 	list_del_first_one(&work->node, &rq->queue);
-	ursa_list_init(&work->node);
 	rq->batch_left--;
 	return true;
 }
