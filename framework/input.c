@@ -94,8 +94,13 @@ static inline struct ursa_waiter *take_pull(struct ursa_take *t)
 		struct ursa_list_head *n = in->notify.next;
 		struct ursa_deferred *taken;
 
-		/* As emit() stored it: see __ursa_exit_copy(). */
-		__ursa_exit_copy(&t->exit, &in->slot);
+		/*
+		 * SUCCESS(element): the slot's kind and err are those
+		 * ursa_input_init() gave it, and emits store only the value.
+		 */
+		t->exit.kind = URSA_EXIT_SUCCESS;
+		t->exit.err = 0;
+		t->exit.val = in->slot.val;
 		t->count = 1;
 		in->state &= ~INPUT_FULL;
 		if (likely(n != &in->notify)) {
@@ -243,7 +248,7 @@ static inline int emit(struct ursa_input *in, struct ursa_exit slot,
 
 	if (unlikely(state & (INPUT_TERMINAL | INPUT_FULL)))
 		return state & INPUT_TERMINAL ? -EPIPE : -EBUSY;
-	in->slot = slot;
+	in->slot.val = slot.val; /* the union's bits, a pointer's too */
 	in->taken = taken;
 	in->state = state | INPUT_FULL;
 	/* No waiter for this element; a pull may have left it stale. */
@@ -279,7 +284,7 @@ int ursa_input_emit_notify(struct ursa_input *in, int64_t val,
 	if (unlikely((state & (INPUT_TERMINAL | INPUT_FULL)) ||
 		     w->state != WAITER_IDLE))
 		return emit_notify_refused(in);
-	in->slot = ursa_exit_success(val);
+	in->slot.val = val;
 	in->state = state | INPUT_FULL;
 	/*
 	 * @w waits alone on @in->notify, whatever was left there: a pull

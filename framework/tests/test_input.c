@@ -1063,6 +1063,34 @@ static void a_cancelled_reader_is_not_woken(void **state)
 	assert_true(ursa_input_take_cancel(&in, &c.t));
 }
 
+/* An element is SUCCESS(element), even in a take that last saw an error. */
+static void a_pointer_element_after_an_error_is_a_success(void **state)
+{
+	struct ursa_exit e = ursa_exit_failure(-EIO);
+	struct ursa_input a, b;
+	struct consumer c;
+	int x;
+
+	ursa_input_init(&a);
+	ursa_input_init(&b);
+	consumer_init(&c, &a);
+	assert_int_equal(ursa_input_error(&a, &e), 0);
+	ursa_input_take(&a, &c.t);
+	drain();
+	assert_int_equal(c.t.exit.kind, URSA_EXIT_FAILURE);
+	assert_int_equal(c.t.exit.err, -EIO);
+	assert_int_equal(ursa_input_emit_ptr(&b, &x, NULL), 0);
+	c.in = &b;
+	ursa_input_take(&b, &c.t);
+	drain();
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.what[1], URSA_TAKE_ELEMENT);
+	assert_int_equal(c.t.exit.kind, URSA_EXIT_SUCCESS);
+	assert_int_equal(c.t.exit.err, 0);
+	assert_ptr_equal(c.t.exit.ptr, &x);
+	assert_int_equal(c.t.count, 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1100,6 +1128,7 @@ int main(void)
 		T(a_cancelled_take_loses_no_notified_element),
 		T(a_notified_element_is_delivered_before_done),
 		T(a_cancelled_reader_is_not_woken),
+		T(a_pointer_element_after_an_error_is_a_success),
 	};
 
 	return cmocka_run_group_tests_name("input", tests, NULL, NULL);
