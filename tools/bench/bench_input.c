@@ -11,22 +11,24 @@
  *                       and emits the next. The cheaper form, the one the
  *                       50M/s target applies to.
  *   callbacks, deferred ursa_input_emit() with a fresh "taken" deferred that
- *                       the producer's waiter awaits.
+ *                       the producer's waiter awaits: the form this
+ *                       benchmark measured alone before emit_notify().
  *
  * One element per round: emit, the take's run (which pulls the element and
  * wakes the producer), the producer's waiter.
  *
- * Each repeat runs for a fixed CPU time (this thread's); the median is printed in ns per
- * element and elements/s, with malloc calls per element (must be 0). The
- * baseline is Effect's own runtime (SingleProducerAsyncInput hand-off,
- * one producer fiber and one consumer fiber: 42,296 /s) from
+ * Each repeat runs for a fixed CPU time (this thread's), the two forms in
+ * turn; the median is printed in ns per element and elements/s, with
+ * malloc calls per element (must be 0). The baseline is Effect's own
+ * runtime (SingleProducerAsyncInput hand-off, one producer fiber and one
+ * consumer fiber: 42,296 /s) from
  * ../shared/reference/effect-semantics.md; Node cannot run in-process.
  * Only correctness failures (lost or reordered elements, mallocs) make the
  * exit status non-zero, never speed.
  *
  * -n N hands over exactly N elements once (-d: through a deferred),
- * untimed, and prints nothing but failures: for instruction counts under callgrind, where the cost
- * per element is (Ir(-n 2N) - Ir(-n N)) / N.
+ * untimed, and prints nothing but failures: for instruction counts under
+ * callgrind, where the cost per element is (Ir(-n 2N) - Ir(-n N)) / N.
  */
 #include <getopt.h>
 #include <stdbool.h>
