@@ -21,10 +21,32 @@ struct fc_hold {
 	bool parsed; /* the frame finder is done with it */
 };
 
+/*
+ * The ordered writer writes a job's output in pieces of at most
+ * FC_WPIECE bytes, up to FC_WSLOTS of them in flight per job. A buffered
+ * write of L bytes makes the page cache take folios of up to L bytes;
+ * on the VMs we measure on, memory for big folios comes back from the
+ * host first-touch-slow, and 1 MiB writes cost about twice the system
+ * time of 128 KiB ones (docs/fchunk.md, Benchmark).
+ */
+#define FC_WPIECE (128u << 10)
+#define FC_WSLOTS 8
+
+struct fc_job;
+
+/* One write of a piece of a job's output. */
+struct fc_wslot {
+	struct ursa_req req;
+	struct fc_job *job;
+};
+
 struct fc_job {
 	struct ursa_work work; /* run on the loop when a worker is done */
 	struct ursa_list_head node; /* on a pool's queue */
-	struct ursa_req wreq; /* the write */
+	struct fc_wslot ws[FC_WSLOTS]; /* its writes */
+	uint64_t w_off; /* where its output goes (bytes) */
+	size_t w_next; /* bytes of it handed to writes */
+	unsigned int w_pending; /* writes in flight */
 	struct fc_run *run;
 	uint64_t seq; /* output order */
 	uint64_t off; /* input offset (bytes) */

@@ -80,8 +80,9 @@ struct fc_run {
 	struct fc_job **wq;
 	uint64_t next_out;
 	uint64_t out_pos;
-	unsigned int w_inflight;
+	unsigned int w_inflight; /* jobs being written */
 	unsigned int w_max;
+	unsigned int w_slots; /* writes in flight per job */
 	/* hashing, on the hash thread */
 	XXH3_state_t *x3;
 	XXH64_state_t *x64;
@@ -245,10 +246,54 @@ void fc_job_work(struct fc_job *job, struct fc_tctx *t)
 
 static void write_done(struct ursa_req *req, const struct ursa_exit *exit);
 
+/* A job's writes are over: all done, or some failed. */
+static void job_written(struct fc_run *run, struct fc_job *job)
+{
+	run->w_inflight--;
+	job_put(run, job);
+}
+
+/*
+ * Start writes of a job's next pieces, up to the slots it may use.
+ * Returns false when the job is finished (written or failed, nothing in
+ * flight) and has been put.
+ */
+static bool job_write_more(struct fc_run *run, struct fc_job *job)
+{
+	unsigned int i;
+
+	for (i = 0; i < run->w_slots && !run->status; i++) {
+		struct fc_wslot *s = &job->ws[i];
+		size_t n = job->wlen - job->w_next;
+		uint64_t off = URSA_OFF_CURRENT;
+
+		if (!n)
+			break;
+		if (ursa_req_busy(&s->req))
+			continue;
+		if (n > FC_WPIECE)
+			n = FC_WPIECE;
+		if (run->io->out_seekable)
+			off = job->w_off + job->w_next;
+		if (ursa_write_full(run->loop, &s->req, run->io->out_fd,
+				    (const char *)job->wptr + job->w_next,
+				    (uint32_t)n, off)) {
+			run_fail(run, FC_EXIT_OUTPUT, "cannot write '%s'",
+				 out_name(run));
+			break;
+		}
+		job->w_next += n;
+		job->w_pending++;
+	}
+	if (job->w_pending)
+		return true;
+	job_written(run, job);
+	return false;
+}
+
 static void writer_kick(struct fc_run *run)
 {
 	struct fc_job *job;
-	uint64_t off;
 
 	while (run->w_inflight < run->w_max && !run->status) {
 		job = run->wq[run->next_out % run->njobs];
@@ -256,20 +301,11 @@ static void writer_kick(struct fc_run *run)
 			break;
 		run->wq[run->next_out % run->njobs] = NULL;
 		run->next_out++;
-		off = run->io->out_seekable ? run->out_pos : URSA_OFF_CURRENT;
+		job->w_off = run->out_pos;
+		job->w_next = 0;
 		run->out_pos += job->wlen;
-		if (!job->wlen) {
-			job_put(run, job);
-			continue;
-		}
-		if (ursa_write_full(run->loop, &job->wreq, run->io->out_fd,
-				    job->wptr, (uint32_t)job->wlen, off)) {
-			job_put(run, job);
-			run_fail(run, FC_EXIT_OUTPUT, "cannot write '%s'",
-				 out_name(run));
-			break;
-		}
 		run->w_inflight++;
+		job_write_more(run, job);
 	}
 }
 
@@ -285,10 +321,11 @@ static void writer_add(struct fc_run *run, struct fc_job *job)
 
 static void write_done(struct ursa_req *req, const struct ursa_exit *exit)
 {
-	struct fc_job *job = ursa_container_of(req, struct fc_job, wreq);
+	struct fc_wslot *s = ursa_container_of(req, struct fc_wslot, req);
+	struct fc_job *job = s->job;
 	struct fc_run *run = job->run;
 
-	run->w_inflight--;
+	job->w_pending--;
 	if (exit->kind != URSA_EXIT_SUCCESS) {
 		int err = exit->kind == URSA_EXIT_INTERRUPT ? ECANCELED :
 							      -exit->err;
@@ -296,9 +333,10 @@ static void write_done(struct ursa_req *req, const struct ursa_exit *exit)
 		run_fail(run, FC_EXIT_OUTPUT, "cannot write '%s': %s",
 			 out_name(run), strerror(err));
 	} else {
-		run->res->bytes_out += job->wlen;
+		run->res->bytes_out += (uint64_t)exit->val;
 	}
-	job_put(run, job);
+	if (job_write_more(run, job))
+		return;
 	writer_kick(run);
 	dispatch(run);
 }
@@ -954,7 +992,7 @@ static bool run_finished(const struct fc_run *run)
 static int run_setup(struct fc_run *run)
 {
 	struct fc_ctx *g = run->g;
-	unsigned int depth = g->o.depth, cap, i;
+	unsigned int depth = g->o.depth, cap, i, k;
 	size_t stride;
 
 	cap = run->rdepth;
@@ -1002,7 +1040,10 @@ static int run_setup(struct fc_run *run)
 
 		ursa_work_init(&job->work, job_back);
 		ursa_list_init(&job->node);
-		ursa_req_init(&job->wreq, write_done);
+		for (k = 0; k < FC_WSLOTS; k++) {
+			ursa_req_init(&job->ws[k].req, write_done);
+			job->ws[k].job = job;
+		}
 		job->run = run;
 		if (run->obufs)
 			job->obuf = run->obufs + stride * i;
@@ -1010,7 +1051,9 @@ static int run_setup(struct fc_run *run)
 			job->ibuf = run->ibufs + run->icap * i;
 		run->free[run->nfree++] = job;
 	}
+	/* A pipe takes one write at a time, in order. */
 	run->w_max = run->io->out_seekable ? depth : 1;
+	run->w_slots = run->io->out_seekable ? FC_WSLOTS : 1;
 	ursa_take_init(&run->take, ursa_loop_runq(run->loop), take_cb);
 	ursa_req_init(&run->tail_req, tail_done);
 	return 0;
