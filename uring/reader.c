@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <ursa/io.h>
@@ -15,6 +16,7 @@
 #include "internal.h"
 
 #define READER_ALIGN 4096u
+#define READER_HUGE (2u << 20)
 
 struct __ursa_read_slot {
 	struct ursa_req req;
@@ -32,6 +34,34 @@ static size_t reader_stride(const struct ursa_file_reader *r)
 static char *slot_buf(struct ursa_file_reader *r, unsigned int i)
 {
 	return r->bufs + (size_t)i * reader_stride(r);
+}
+
+/*
+ * The chunk buffers, one allocation aligned for O_DIRECT. From 2 MiB up
+ * it is aligned to 2 MiB and its whole 2 MiB blocks are advised as huge
+ * pages. A 1 MiB O_DIRECT read into 4 KiB pages is 256 segments: more
+ * than a virtio disk takes in one request (254), so the block layer
+ * splits it, and the host handles every page as a piece of its own.
+ * Into a huge page it is one segment: on the 2-CPU VM of
+ * docs/fchunk.md, 1 GiB of O_DIRECT reads at 1 MiB x 8 took 0.60 to
+ * 0.68 s this way, against 1.3 to 2.7 s (and fio 1.35 to 3.2 s) in 4 KiB
+ * pages, same run. Cached reads copy into fewer TLB entries too. The
+ * advice is best effort: without transparent huge pages the buffers are
+ * plain pages; the memory used is the same.
+ */
+static int reader_alloc_bufs(struct ursa_file_reader *r)
+{
+	size_t size = (size_t)r->nr_bufs * reader_stride(r);
+	size_t align = size >= READER_HUGE ? READER_HUGE : READER_ALIGN;
+
+	if (posix_memalign((void **)&r->bufs, align, size)) {
+		r->bufs = NULL;
+		return -ENOMEM;
+	}
+	if (align == READER_HUGE)
+		madvise(r->bufs, size & ~(size_t)(READER_HUGE - 1),
+			MADV_HUGEPAGE);
+	return 0;
 }
 
 static bool reader_sequential(const struct ursa_file_reader *r)
@@ -181,8 +211,7 @@ int ursa_file_reader_start_flags(struct ursa_loop *loop,
 		r->end = URSA_OFF_CURRENT;
 	}
 	r->nr_bufs = r->depth + sink->capacity;
-	if (posix_memalign((void **)&r->bufs, READER_ALIGN,
-			   (size_t)r->nr_bufs * reader_stride(r)))
+	if (reader_alloc_bufs(r))
 		goto nomem;
 	r->free = calloc(r->nr_bufs, sizeof(*r->free));
 	r->slots = calloc(r->nr_bufs, sizeof(*r->slots));

@@ -417,6 +417,68 @@ TEST_F(bp, file_reader_async_reads_on_io_wq)
 	close(fd);
 }
 
+/*
+ * The VmFlags of the mapping that holds @addr in /proc/self/smaps, or
+ * false if it is not found.
+ */
+static bool vm_flags_of(const void *addr, char *flags, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+	bool in = false, found = false;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			in = a >= lo && a < hi;
+			continue;
+		}
+		if (in && !strncmp(line, "VmFlags:", 8)) {
+			snprintf(flags, len, "%s", line + 8);
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+TEST_F(bp, file_reader_buffers_advised_as_huge_pages)
+{
+	struct ursa_file_reader r;
+	struct ursa_emit em;
+	char path[64], flags[512];
+	int fd;
+
+	if (access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK))
+		SKIP(return, "no transparent huge pages in this kernel");
+	fd = make_stream_file(path, sizeof(path),
+			      (uint64_t)FILE_CHUNKS * FILE_CHUNK);
+	ASSERT_LE(0, fd);
+	/* (2 in flight + 2 buffered) x 1 MiB: one 4 MiB allocation. */
+	ASSERT_EQ(0, ursa_emit_init(&em, ursa_loop_runq(&self->loop), 2,
+				    URSA_EMIT_SUSPEND));
+	ASSERT_EQ(0,
+		  ursa_file_reader_start(&self->loop, &r, fd, &em, 1024 * 1024,
+					 2, 0, URSA_OFF_CURRENT));
+	ASSERT_EQ(0, (uintptr_t)r.bufs % (2 * MIB));
+	ASSERT_TRUE(vm_flags_of(r.bufs, flags, sizeof(flags)));
+	TH_LOG("VmFlags:%s", flags);
+	ASSERT_TRUE(strstr(flags, " hg") != NULL);
+	ASSERT_TRUE(vm_flags_of(r.bufs + 4 * MIB - 1, flags, sizeof(flags)));
+	ASSERT_TRUE(strstr(flags, " hg") != NULL);
+	ursa_file_reader_stop(&r);
+	ASSERT_TRUE(loop_run_until(&self->loop, !r.inflight, 5000));
+	ASSERT_EQ(0, ursa_file_reader_destroy(&r));
+	ursa_emit_destroy(&em);
+	close(fd);
+}
+
 /* -------------------------------------------------------------- accept */
 
 #define ACCEPT_CLIENTS 100
