@@ -10,6 +10,17 @@
 
 #include "internal.h"
 
+/*
+ * The kernel writes a read's bytes through the ring, where valgrind's
+ * memcheck cannot see it (it sees read(2)'s, through its syscall
+ * wrappers): tell it, or every use of the data is an uninitialised read.
+ */
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(addr, len) ((void)(addr), (void)(len))
+#endif
+
 struct rw_cmd {
 	void *buf; /* or const struct iovec * for the vectored ops */
 	uint64_t off;
@@ -76,6 +87,9 @@ bool __ursa_rw_complete(struct ursa_loop *loop, struct ursa_req *req)
 	struct rw_cmd *rw = __ursa_cmd(req, struct rw_cmd);
 	int ret;
 
+	if (req->res > 0 &&
+	    (req->opcode == URSA_OP_READ || req->opcode == URSA_OP_READ_FIXED))
+		VALGRIND_MAKE_MEM_DEFINED((char *)rw->buf + rw->done, req->res);
 	if (!rw->full || req->res < 0)
 		return true;
 	if (req->flags & REQ_F_CANCELLED) {

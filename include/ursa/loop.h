@@ -403,6 +403,45 @@ const struct ursa_loop_stats *ursa_loop_stats(const struct ursa_loop *loop);
 int ursa_loop_post(struct ursa_loop *loop, struct ursa_work *work);
 
 /**
+ * ursa_loop_register_eventfd() - Have the kernel signal an eventfd when
+ * completions may be waiting.
+ * @loop: The loop.
+ * @fd: An eventfd the caller owns (EFD_NONBLOCK suits a poll loop).
+ *
+ * The kernel adds to @fd's counter as it posts completions, and, with
+ * deferred task work, as soon as work for the loop is queued, before the
+ * CQEs exist. A caller that must not block in io_uring_enter can wait in
+ * poll(2) or read(2) on @fd instead, then run ursa_loop_run_once() with
+ * @wait false, which enters the ring to run that work and reaps. The
+ * count can run ahead of the completions (a wake-up may find nothing),
+ * never behind. Work posted with ursa_loop_post() signals it too, through
+ * the loop's own eventfd read. ursa_loop_exit() does not unregister it;
+ * closing the ring does. io_uring: io_uring_register_eventfd().
+ *
+ * valgrind serialises a process's threads and does not count
+ * io_uring_enter as a blocking call, so a thread waiting in it keeps
+ * every other thread from running; a loop that waits for worker threads
+ * waits in poll(2) on this eventfd there (see docs/fchunk.md).
+ *
+ * Context: The loop's thread.
+ * Return: 0, or a negative errno from the kernel:
+ * * -EBUSY - an eventfd is already registered.
+ * * -EBADF - @fd is not an open file descriptor.
+ * * -EINVAL - @fd is not an eventfd.
+ */
+int ursa_loop_register_eventfd(struct ursa_loop *loop, int fd);
+
+/**
+ * ursa_loop_unregister_eventfd() - Stop signalling the registered eventfd.
+ * @loop: The loop.
+ *
+ * Context: The loop's thread.
+ * Return: 0, or a negative errno:
+ * * -ENXIO - no eventfd is registered.
+ */
+int ursa_loop_unregister_eventfd(struct ursa_loop *loop);
+
+/**
  * ursa_req_init() - Initialise an idle request.
  * @req: The request, in caller-owned memory.
  * @cb: Its completion callback, or %NULL to only fulfil its deferred.

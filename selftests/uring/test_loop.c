@@ -5,10 +5,12 @@
  * flight, and a tiny ring driving 100,000 NOPs.
  */
 #include <dirent.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +137,109 @@ TEST_F(setup, runs_nops)
 		}
 	}
 	ASSERT_EQ(900u, self->loop.stats.completed[URSA_OP_NOP]);
+}
+
+struct evfd_post {
+	struct ursa_loop *loop;
+	struct ursa_work work;
+	int ran;
+};
+
+static void evfd_post_fn(struct ursa_work *work)
+{
+	struct evfd_post *e = ursa_container_of(work, struct evfd_post, work);
+
+	e->ran++;
+}
+
+static void *evfd_post_thread(void *arg)
+{
+	struct evfd_post *e = arg;
+
+	usleep(50 * 1000);
+	ursa_loop_post(e->loop, &e->work);
+	return NULL;
+}
+
+/* poll(2) on @fd for up to @ms; then empty its counter. */
+static bool evfd_wait(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	uint64_t v;
+	int n;
+
+	do
+		n = poll(&p, 1, ms);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return false;
+	return read(fd, &v, sizeof(v)) == sizeof(v) && v > 0;
+}
+
+/* Run turns without blocking until one handles nothing. */
+static void run_idle(struct ursa_loop *loop)
+{
+	while (ursa_loop_run_once(loop, false) > 0)
+		;
+}
+
+/*
+ * A waiter in poll(2) on a registered eventfd wakes for a completion and
+ * for posted work, without entering the ring, with every ring setup.
+ */
+TEST_F(setup, eventfd_wakes_a_poll_wait)
+{
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), p[2];
+	struct evfd_post e = { .loop = &self->loop };
+	char buf[8], c = 'x';
+	struct treq t;
+	pthread_t th;
+	int i;
+
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(-EBADF, ursa_loop_register_eventfd(&self->loop, -1));
+	ASSERT_EQ(-EINVAL, ursa_loop_register_eventfd(&self->loop, p[0]));
+	ASSERT_EQ(-ENXIO, ursa_loop_unregister_eventfd(&self->loop));
+	ASSERT_EQ(0, ursa_loop_register_eventfd(&self->loop, efd));
+	ASSERT_EQ(-EBUSY, ursa_loop_register_eventfd(&self->loop, efd));
+
+	/* A read that waits for the pipe: nothing to signal yet. */
+	treq_init(&t);
+	ASSERT_EQ(0, ursa_read(&self->loop, &t.req, p[0], buf, sizeof(buf),
+			       URSA_OFF_CURRENT));
+	run_idle(&self->loop);
+	(void)evfd_wait(efd, 0);
+	ASSERT_FALSE(evfd_wait(efd, 50));
+	ASSERT_EQ(1, write(p[1], &c, 1));
+	ASSERT_TRUE(evfd_wait(efd, 5000));
+	for (i = 0; i < 100 && !t.calls; i++) {
+		run_idle(&self->loop);
+		if (!t.calls)
+			(void)evfd_wait(efd, 50);
+	}
+	ASSERT_EQ(1, t.calls);
+	ASSERT_EQ(1, t.exit.val);
+
+	/* Work posted from another thread. */
+	run_idle(&self->loop);
+	(void)evfd_wait(efd, 0);
+	ursa_work_init(&e.work, evfd_post_fn);
+	ASSERT_EQ(0, pthread_create(&th, NULL, evfd_post_thread, &e));
+	ASSERT_TRUE(evfd_wait(efd, 5000));
+	for (i = 0; i < 100 && !e.ran; i++) {
+		run_idle(&self->loop);
+		if (!e.ran)
+			(void)evfd_wait(efd, 50);
+	}
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	ASSERT_EQ(1, e.ran);
+
+	ASSERT_EQ(0, ursa_loop_unregister_eventfd(&self->loop));
+	ASSERT_EQ(-ENXIO, ursa_loop_unregister_eventfd(&self->loop));
+	close(p[0]);
+	close(p[1]);
+	close(efd);
 }
 
 TEST_F(loop, cq_twice_sq)
