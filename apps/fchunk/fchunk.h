@@ -95,6 +95,7 @@ struct fc_ctx {
 	struct fc_pool zstd_pool;
 	bool hash_pool_up;
 	bool zstd_pool_up;
+	int wait_fd; /* eventfd the loop waits on under valgrind, or -1 */
 	/* progress */
 	bool progress;
 	const char *pname;
@@ -129,6 +130,9 @@ int fc_run(struct fc_ctx *g, enum fc_op op, const struct fc_io *io,
 	   struct fc_result *res);
 
 void fc_progress_print(struct fc_ctx *g, bool final);
+
+int fc_loop_wait_setup(struct fc_ctx *g);
+int fc_loop_turn(struct fc_ctx *g);
 
 void fc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -896,6 +896,7 @@ int main(int argc, char **argv)
 	char **args;
 	bool stdout_data = false, read_only = false;
 
+	g.wait_fd = -1;
 	if (argc < 2)
 		return bad_usage("no command");
 	/* The command is the first operand; options may come before it. */
@@ -1015,6 +1016,12 @@ int main(int argc, char **argv)
 		free(dst);
 		return FC_EXIT_SYSTEM;
 	}
+	ret = fc_loop_wait_setup(&g);
+	if (ret) {
+		fc_err("cannot set up the loop's eventfd: %s", strerror(-ret));
+		ret = FC_EXIT_SYSTEM;
+		goto out;
+	}
 	if (op == FC_HASH || (op == FC_COPY && g.o.verify)) {
 		ret = fc_pool_start(&g.hash_pool, &g.loop, 1, false, 0);
 		g.hash_pool_up = !ret;
@@ -1048,6 +1055,8 @@ out:
 	if (g.zstd_pool_up)
 		fc_pool_stop(&g.zstd_pool);
 	ursa_loop_exit(&g.loop);
+	if (g.wait_fd >= 0)
+		close(g.wait_fd);
 	free(args);
 	free(dst);
 	if (fflush(stdout) || ferror(stdout)) {

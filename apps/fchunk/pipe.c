@@ -1182,7 +1182,7 @@ int fc_run(struct fc_ctx *g, enum fc_op op, const struct fc_io *io,
 	if (g->progress)
 		ursa_timer_start(&g->loop, &tick, 200000000ull, 200000000ull);
 	while (!run_finished(&run)) {
-		ret = ursa_loop_run_once(&g->loop, true);
+		ret = fc_loop_turn(g);
 		if (ret < 0) {
 			run_fail(&run, FC_EXIT_SYSTEM, "io_uring: %s",
 				 strerror(-ret));

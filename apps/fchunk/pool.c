@@ -6,8 +6,17 @@
  * the loop's thread. Jobs are embedded, so submitting allocates nothing.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #include "fchunk.h"
 #include "job.h"
@@ -96,4 +105,53 @@ void fc_pool_stop(struct fc_pool *p)
 	p->nr = 0;
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->cond);
+}
+
+/*
+ * valgrind runs one thread at a time, and a thread in a system call it
+ * does not know to block keeps the others from running. io_uring_enter is
+ * one of those (3.19 at least): a loop waiting there for a worker's
+ * ursa_loop_post() waits for ever, since the worker never gets to post.
+ * So under valgrind the loop waits in poll(2) on an eventfd registered
+ * with the ring, which valgrind lets the other threads run through, and
+ * then runs a turn without blocking. Elsewhere it blocks in the ring.
+ */
+int fc_loop_wait_setup(struct fc_ctx *g)
+{
+	int ret;
+
+	g->wait_fd = -1;
+	if (!RUNNING_ON_VALGRIND)
+		return 0;
+	g->wait_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (g->wait_fd < 0)
+		return -errno;
+	ret = ursa_loop_register_eventfd(&g->loop, g->wait_fd);
+	if (ret) {
+		close(g->wait_fd);
+		g->wait_fd = -1;
+	}
+	return ret;
+}
+
+/*
+ * One turn of the loop, waiting for a completion, a posted job or (at
+ * most 100 ms, for the progress timer) when there is nothing to do.
+ */
+int fc_loop_turn(struct fc_ctx *g)
+{
+	struct pollfd p = { .fd = g->wait_fd, .events = POLLIN };
+	uint64_t v;
+	int n;
+
+	if (g->wait_fd < 0)
+		return ursa_loop_run_once(&g->loop, true);
+	n = ursa_loop_run_once(&g->loop, false);
+	if (n)
+		return n;
+	/* The count only runs ahead of the completions: none is lost. */
+	if (poll(&p, 1, 100) == 1 && read(g->wait_fd, &v, sizeof(v)) < 0 &&
+	    errno != EAGAIN)
+		return -errno;
+	return 0;
 }

@@ -353,6 +353,47 @@ rc=${PIPESTATUS[0]}
 [ "$rc" -eq 4 ] && [ "$(wc -l <err.txt)" -eq 1 ]
 result $? "a closed stdout: exit 4, one line" "exit $rc: $(cat err.txt)"
 
+# -- valgrind ----------------------------------------------------------------
+# memcheck runs one thread at a time and does not let the others run
+# while one waits in io_uring_enter: ursa-fchunk then waits in poll(2) on
+# an eventfd registered with the ring. Every command with worker threads,
+# on 13 chunks of 64K, must finish, match, and be free of errors and leaks.
+vg_skip=
+command -v valgrind >/dev/null || vg_skip="valgrind is not installed"
+grep -qa __asan_init "$fc" && vg_skip="an ASan build does not run under valgrind"
+if [ -z "$vg_skip" ]; then
+	head -c $((800 << 10)) text >vg
+	vg() { # DESCRIPTION ARGS...
+		local desc=$1 rc
+		shift
+		timeout 60 valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect \
+			--show-leak-kinds=definite,indirect \
+			"$fc" --chunk-size 64K --no-progress "$@" >vg.out 2>vg.err
+		rc=$?
+		[ $rc -eq 0 ]
+		result $? "valgrind: $desc" "exit $rc: $(grep -m 5 '==' vg.err)"
+	}
+	vg "hash" hash vg
+	same "valgrind: hash matches xxhsum" "$(cat vg.out)" \
+		"$(xxhsum -H3 vg 2>/dev/null)"
+	vg "copy --verify" copy --verify vg vg.copy
+	cmp -s vg vg.copy
+	result $? "valgrind: copy --verify is byte-identical"
+	vg "compress" compress vg vg.zst
+	zstd -q -d -c vg.zst | cmp -s - vg
+	result $? "valgrind: zstd -d reads the compress"
+	vg "decompress" decompress vg.zst vg.dec
+	cmp -s vg vg.dec
+	result $? "valgrind: decompress is byte-identical"
+	vg "read --direct" read --direct vg
+else
+	for t in hash "hash matches" "copy --verify" "copy identical" compress \
+		"zstd -d" decompress "decompress identical" "read --direct"; do
+		skip "valgrind: $t" "$vg_skip"
+	done
+fi
+
 # -- memory bound ----------------------------------------------------------
 # 2 x 256K = 512 KiB in flight; big is 400 times that. The peak RSS of a
 # run on big may exceed that of a run on a file of a few chunks by at most
