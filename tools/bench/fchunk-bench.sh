@@ -19,20 +19,26 @@
 # allocations per chunk: each command under an LD_PRELOAD counter
 # (malloc_preload.c) on a 64 and a 512 chunk input.
 #
-#   fchunk-bench.sh [-s SIZE_MIB] [-r RUNS] [-d DIR] [-b BIN]
+# fio's own job time is printed below its pairs, since it spends about
+# 0.4 s starting up. -p REGEX runs only the pairs whose name matches
+# (and the allocation counts only if "mallocs" does).
+#
+#   fchunk-bench.sh [-s SIZE_MIB] [-r RUNS] [-d DIR] [-b BIN] [-p REGEX]
 set -u
 
 size=1024
 runs=5
 dir=${TMPDIR:-/tmp}
 bin=
-while getopts "s:r:d:b:h" o; do
+only=
+while getopts "s:r:d:b:p:h" o; do
 	case $o in
 	s) size=$OPTARG ;;
 	r) runs=$OPTARG ;;
 	d) dir=$OPTARG ;;
 	b) bin=$OPTARG ;;
-	*) sed -n '3,17s/^# \{0,1\}//p' "$0"; exit 2 ;;
+	p) only=$OPTARG ;;
+	*) sed -n '3,26s/^# \{0,1\}//p' "$0"; exit 2 ;;
 	esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +78,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 pair() {
 	local name=$1 bytes=$2 f=$3 base=$4 ours=$5 clean=${6:-true}
 	local i tb=() to=() cb=() co=() mb mo r
+	mo_last=
+	[[ -z "$only" || "$name" =~ $only ]] || return 0
 	for ((i = 0; i < runs; i++)); do
 		r=$(secs "$f" bash -c "$base"); eval "$clean"
 		tb+=("${r% *}"); cb+=("${r#* }")
@@ -80,6 +88,7 @@ pair() {
 	done
 	mb=$(printf '%s\n' "${tb[@]}" | median)
 	mo=$(printf '%s\n' "${to[@]}" | median)
+	mo_last=$(awk -v m="$mo" 'BEGIN { print (m > 0 ? m : 1) / 1e6 }')
 	awk -v n="$name" -v b="$bytes" -v mb="$mb" -v mo="$mo" \
 		-v cb="$(printf '%s\n' "${cb[@]}" | median)" \
 		-v co="$(printf '%s\n' "${co[@]}" | median)" 'BEGIN {
@@ -94,11 +103,26 @@ T=$w/text
 pair "hash vs xxhsum -H3" "$bytes_rand" "$R" "xxhsum -H3 $R" "$fc hash $R"
 pair "hash xxh128 vs xxh128sum" "$bytes_rand" "$R" "xxh128sum $R" \
 	"$fc hash -a xxh128 $R"
-fio_cmd="fio --name=r --filename=$R --ioengine=io_uring --rw=read --bs=1M --iodepth=8 --invalidate=0 --output=/dev/null"
+# fio spends about 0.4 s here starting up before its job runs; its own
+# job time (terse field 9, ms) is printed too, as a second ratio.
+fio_cmd="fio --name=r --filename=$R --ioengine=io_uring --rw=read --bs=1M --iodepth=8 --invalidate=0 --output-format=terse --output=$w/fio.t"
+fio_job() { # NAME: the median of the fio job times collected in $w/fio.rt
+	local m
+	[ -n "$mo_last" ] && [ -s "$w/fio.rt" ] || return 0
+	m=$(cut -d';' -f9 "$w/fio.rt" | median)
+	awk -v n="$1" -v m="$m" -v mo="$mo_last" 'BEGIN {
+		printf "%-34s fio job alone %.3f s | ratio %.2fx\n",
+			"  (" n ")", m / 1e3, m / 1e3 / mo }'
+	rm -f "$w/fio.rt"
+}
 if command -v fio >/dev/null; then
-	pair "read vs fio (buffered)" "$bytes_rand" "$R" "$fio_cmd" "$fc read $R"
+	fio_rec="; cat $w/fio.t >>$w/fio.rt"
+	pair "read vs fio (buffered)" "$bytes_rand" "$R" "$fio_cmd$fio_rec" \
+		"$fc read $R"
+	fio_job "buffered"
 	pair "read --direct vs fio --direct=1" "$bytes_rand" "$R" \
-		"$fio_cmd --direct=1" "$fc read --direct $R"
+		"$fio_cmd --direct=1$fio_rec" "$fc read --direct $R"
+	fio_job "direct"
 fi
 pair "copy vs cp" "$bytes_rand" "$R" "cp $R $w/out" "$fc copy $R $w/out" \
 	"rm -f $w/out"
@@ -116,7 +140,8 @@ pair "decompress vs zstd -d" "$bytes_text" "$w/text.zst" \
 
 # Allocations per chunk in steady state: the same command on 64 and on
 # 512 chunks of 64K; the difference in allocations over 448 chunks.
-if cc -O2 -shared -fPIC -o "$w/malloc_preload.so" "$here/malloc_preload.c" \
+if [[ -z "$only" || mallocs =~ $only ]] &&
+	cc -O2 -shared -fPIC -o "$w/malloc_preload.so" "$here/malloc_preload.c" \
 	-ldl -lpthread 2>/dev/null; then
 	head -c $((64 << 16)) "$R" >"$w/m64"
 	head -c $((512 << 16)) "$R" >"$w/m512"
