@@ -152,7 +152,16 @@ static inline bool runq_take_next(struct ursa_runq *rq, struct ursa_work *work,
 {
 	if (!rq->batch_left || rq->queue.next != &work->node || work->fn != fn)
 		return false;
-	list_del_first_one(&work->node, &rq->queue);
+	/*
+	 * list_del_first_one(), with the queue's last node tested rather
+	 * than @work's next one loaded: first and last, @work is alone.
+	 */
+	if (likely(rq->queue.prev == &work->node)) {
+		ursa_list_init(&rq->queue);
+	} else {
+		rq->queue.next = work->node.next;
+		work->node.next->prev = &rq->queue;
+	}
 	rq->batch_left--;
 	return true;
 }
@@ -289,12 +298,14 @@ int ursa_input_emit_notify(struct ursa_input *in, int64_t val,
 	/*
 	 * @w waits alone on @in->notify, whatever was left there: a pull
 	 * leaves the waiter it woke, a cancelled one leaves it empty.
+	 * @in->notify.prev is not stored: only ursa_waiter_cancel()'s
+	 * ursa_list_del() of @w would use it, and that writes it rather
+	 * than reads it; the pull tests @in->notify.next alone.
 	 */
 	w->state = WAITER_WAITING;
 	w->work.node.next = &in->notify;
 	w->work.node.prev = &in->notify;
 	in->notify.next = &w->work.node;
-	in->notify.prev = &w->work.node;
 	return wake_oldest(in);
 }
 

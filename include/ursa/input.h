@@ -43,7 +43,8 @@
  * @taken: The producer's deferred for the element in @slot, or %NULL.
  * @notify: The producer's waiter for the element in @slot
  *	(ursa_input_emit_notify()), alone on this list, or empty; only
- *	meaningful while @slot is full.
+ *	meaningful while @slot is full, and only @notify.next is kept up
+ *	to date.
  * @terminal: SUCCESS(value) after done, or the error's exit.
  */
 struct ursa_input {
