@@ -49,30 +49,55 @@ static inline void list_add_tail_one(struct ursa_list_head *node,
 	ursa_list_add_tail(node, head);
 }
 
-/* Unlink @node, the first on @head. */
-static inline void list_del_first_one(struct ursa_list_head *node,
-				      struct ursa_list_head *head)
-{
-	struct ursa_list_head *next = node->next;
-
-	if (likely(next == head)) {
-		ursa_list_init(head);
-		return;
-	}
-	head->next = next;
-	next->prev = head;
-}
-
 void ursa_input_init(struct ursa_input *in)
 {
 	ursa_list_init(&in->takers);
 	ursa_list_init(&in->readers);
 	in->state = 0;
-	in->reserved = NULL;
+	in->head = NULL;
 	in->slot = ursa_exit_success(0);
 	in->taken = NULL;
 	ursa_list_init(&in->notify);
 	in->terminal = ursa_exit_success(0);
+}
+
+/*
+ * The oldest take on @in->takers, taken off it to become @in->head, or
+ * %NULL. Its node is left stale: @in->head is on no list.
+ */
+static inline struct ursa_take *takers_pop(struct ursa_input *in)
+{
+	struct ursa_take *t;
+
+	if (likely(ursa_list_empty(&in->takers)))
+		return NULL;
+	t = ursa_list_first_entry(&in->takers, struct ursa_take, work.node);
+	ursa_list_del(&t->work.node);
+	return t;
+}
+
+/*
+ * A take waits: as @in->head if it is free (the slot is empty and no
+ * take waits), else last on @in->takers. __ursa_take_park().
+ */
+static inline void take_park(struct ursa_input *in, struct ursa_take *t)
+{
+	t->state = TAKE_WAITING;
+	if (!(in->state & INPUT_FULL) && !in->head)
+		in->head = t;
+	else
+		ursa_list_add_tail(&t->work.node, &in->takers);
+}
+
+/*
+ * A take waits on @in->takers or as @in->head while the slot is empty;
+ * @in->head is the take woken for the element while it is full.
+ */
+static bool takes_waiting(const struct ursa_input *in)
+{
+	if (in->state & INPUT_FULL)
+		return !ursa_list_empty(&in->takers);
+	return in->head;
 }
 
 /*
@@ -82,8 +107,9 @@ void ursa_input_init(struct ursa_input *in)
  * alone on @in->notify, is woken, or its deferred (ursa_input_emit()) is
  * fulfilled. Return: the first waiter woken, or %NULL.
  *
- * @in->reserved and @in->notify are left as they are: they mean
- * something only while the slot is full, and every emit sets them.
+ * @in->notify is left as it is: it means something only while the slot
+ * is full, and every emit sets it. @in->head, @t until now, becomes the
+ * oldest take still waiting.
  */
 static inline struct ursa_waiter *take_pull(struct ursa_take *t)
 {
@@ -103,6 +129,7 @@ static inline struct ursa_waiter *take_pull(struct ursa_take *t)
 		t->exit.val = in->slot.val;
 		t->count = 1;
 		in->state &= ~INPUT_FULL;
+		in->head = takers_pop(in);
 		if (likely(n != &in->notify)) {
 			struct ursa_waiter *w =
 				ursa_container_of(n, struct ursa_waiter, work);
@@ -153,8 +180,8 @@ static inline bool runq_take_next(struct ursa_runq *rq, struct ursa_work *work,
 	if (!rq->batch_left || rq->queue.next != &work->node || work->fn != fn)
 		return false;
 	/*
-	 * list_del_first_one(), with the queue's last node tested rather
-	 * than @work's next one loaded: first and last, @work is alone.
+	 * Unlinked with the queue's last node tested rather than @work's
+	 * next one loaded: first and last, @work is alone.
 	 */
 	if (likely(rq->queue.prev == &work->node)) {
 		ursa_list_init(&rq->queue);
@@ -203,6 +230,16 @@ void __ursa_input_take_run(struct ursa_work *work)
 	} while (runq_take_next(rq, &t->work, __ursa_input_take_run));
 }
 
+/* Queue @t, which is on no list (@in->head, or just popped), for @what. */
+static void take_queue_head(struct ursa_take *t, int what)
+{
+	t->what = what;
+	t->work.fn = __ursa_input_take_run;
+	t->state = TAKE_QUEUED;
+	ursa_list_add_tail(&t->work.node, &t->rq->queue);
+}
+
+/* Queue @t, waiting or idle (but not @in->head), for @what. */
 static void take_queue(struct ursa_take *t, int what)
 {
 	t->what = what;
@@ -214,38 +251,20 @@ static int terminal_what(const struct ursa_input *in)
 	return in->state & INPUT_DONE ? URSA_TAKE_END : URSA_TAKE_ERROR;
 }
 
-/* The oldest waiting take gets the element in the slot. */
-static void reserve_next(struct ursa_input *in)
-{
-	struct ursa_take *t;
-
-	if (in->reserved || !(in->state & INPUT_FULL) ||
-	    ursa_list_empty(&in->takers))
-		return;
-	t = ursa_list_first_entry(&in->takers, struct ursa_take, work.node);
-	in->reserved = t;
-	take_queue(t, URSA_TAKE_ELEMENT);
-}
-
 /*
- * The element is in the slot: the oldest waiting take, if any, is woken
- * for it. reserve_next(), knowing that nothing is reserved while the slot
- * is empty.
+ * The element is in the slot: the oldest waiting take, @in->head, if
+ * any, is woken for it, and stays @in->head as the take reserved for it.
  */
 static inline int wake_oldest(struct ursa_input *in)
 {
-	struct ursa_take *t;
+	struct ursa_take *t = in->head;
 
-	if (ursa_list_empty(&in->takers)) {
-		in->reserved = NULL;
+	if (!t)
 		return 0;
-	}
-	t = ursa_list_first_entry(&in->takers, struct ursa_take, work.node);
-	in->reserved = t;
-	t->what = URSA_TAKE_ELEMENT;
-	list_del_first_one(&t->work.node, &in->takers);
+	/* take_queue_head(), the state and @what stored together. */
 	t->work.fn = __ursa_input_take_run;
 	t->state = TAKE_QUEUED;
+	t->what = URSA_TAKE_ELEMENT;
 	list_add_tail_one(&t->work.node, &t->rq->queue);
 	return 0;
 }
@@ -327,15 +346,18 @@ static int terminate(struct ursa_input *in, unsigned int how,
 	/*
 	 * An element in the slot is still delivered: either a take is
 	 * already woken for it, or the next take will be. Everyone else
-	 * waiting gets the terminal result now.
+	 * waiting gets the terminal result now: @in->head while the slot
+	 * is empty, then @in->takers (behind it, or behind the take woken
+	 * for the element).
 	 */
-	if (!(in->state & INPUT_FULL) || in->reserved) {
-		while (!ursa_list_empty(&in->takers))
-			take_queue(ursa_list_first_entry(&in->takers,
-							 struct ursa_take,
-							 work.node),
-				   terminal_what(in));
+	if (!(in->state & INPUT_FULL) && in->head) {
+		take_queue_head(in->head, terminal_what(in));
+		in->head = NULL;
 	}
+	while (!ursa_list_empty(&in->takers))
+		take_queue(ursa_list_first_entry(&in->takers, struct ursa_take,
+						 work.node),
+			   terminal_what(in));
 	return wake_readers(in);
 }
 
@@ -371,21 +393,25 @@ int ursa_input_take(struct ursa_input *in, struct ursa_take *t)
 	/* t->count is set when the take is pulled. */
 	if (likely(!(in->state &
 		     (INPUT_FULL | INPUT_TERMINAL | INPUT_READERS)))) {
-		/* __ursa_take_park() */
+		/* take_park(), the slot empty. */
 		t->state = TAKE_WAITING;
-		list_add_tail_one(&t->work.node, &in->takers);
+		if (likely(!in->head)) {
+			in->head = t;
+			return 0;
+		}
+		ursa_list_add_tail(&t->work.node, &in->takers);
 		return 0;
 	}
-	if ((in->state & INPUT_FULL) && !in->reserved) {
-		in->reserved = t;
-		take_queue(t, URSA_TAKE_ELEMENT);
+	if ((in->state & INPUT_FULL) && !in->head) {
+		in->head = t;
+		take_queue_head(t, URSA_TAKE_ELEMENT);
 		return 0;
 	}
 	if (in->state & INPUT_TERMINAL) {
 		take_queue(t, terminal_what(in));
 		return 0;
 	}
-	__ursa_take_park(t, &in->takers);
+	take_park(in, t);
 	/* A consumer is waiting now: producers in await_read may go. */
 	return wake_readers(in);
 }
@@ -428,12 +454,23 @@ int ursa_input_take_with(
 
 bool ursa_input_take_cancel(struct ursa_input *in, struct ursa_take *t)
 {
-	if (!__ursa_take_unlink(t))
+	if (t->state == TAKE_IDLE)
 		return false;
-	if ((in->state & INPUT_FULL) && in->reserved == t) {
-		/* The element stays; the next consumer in line gets it. */
-		in->reserved = NULL;
-		reserve_next(in);
+	if (t != in->head)
+		return __ursa_take_unlink(t);
+	if (in->state & INPUT_FULL) {
+		/*
+		 * Woken for the element: it stays, and the next consumer
+		 * in line is woken for it.
+		 */
+		__ursa_take_unlink(t);
+		in->head = takers_pop(in);
+		if (in->head)
+			take_queue_head(in->head, URSA_TAKE_ELEMENT);
+	} else {
+		/* Waiting as @in->head, on no list. */
+		t->state = TAKE_IDLE;
+		in->head = takers_pop(in);
 	}
 	return true;
 }
@@ -442,7 +479,7 @@ int ursa_input_await_read(struct ursa_input *in, struct ursa_waiter *w)
 {
 	if (ursa_waiter_is_pending(w))
 		return -EBUSY;
-	if (!ursa_list_empty(&in->takers) || (in->state & INPUT_TERMINAL))
+	if (takes_waiting(in) || (in->state & INPUT_TERMINAL))
 		__ursa_waiter_wake(w, &success_zero);
 	else {
 		in->state |= INPUT_READERS;

@@ -285,6 +285,82 @@ static void a_cancelled_take_with_nobody_behind_leaves_the_element(void **state)
 	assert_int_equal(b.what[1], URSA_TAKE_END);
 }
 
+/*
+ * Cancelling waiting takes, the oldest (which waits apart from the rest),
+ * one in the middle and the last, keeps the others in line; a take that
+ * comes later waits behind them.
+ */
+static void cancelled_waiting_takes_keep_the_line(void **state)
+{
+	struct ursa_input in;
+	struct consumer c[5];
+	int i;
+
+	ursa_input_init(&in);
+	for (i = 0; i < 4; i++) {
+		consumer_init(&c[i], &in);
+		assert_int_equal(ursa_input_take(&in, &c[i].t), 0);
+	}
+	assert_true(ursa_input_take_cancel(&in, &c[0].t));
+	assert_false(ursa_take_is_pending(&c[0].t));
+	assert_true(ursa_input_take_cancel(&in, &c[2].t));
+	consumer_init(&c[4], &in);
+	assert_int_equal(ursa_input_take(&in, &c[4].t), 0);
+	assert_true(ursa_input_take_cancel(&in, &c[4].t));
+	assert_int_equal(ursa_input_take(&in, &c[4].t), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(ursa_input_emit(&in, 10 + i, NULL), 0);
+		drain();
+	}
+	assert_int_equal(c[0].n, 0);
+	assert_int_equal(c[2].n, 0);
+	assert_int_equal(c[1].val[0], 10);
+	assert_int_equal(c[3].val[0], 11);
+	assert_int_equal(c[4].val[0], 12);
+	/* The oldest cancelled while alone: the next take is the oldest. */
+	assert_int_equal(ursa_input_take(&in, &c[0].t), 0);
+	assert_true(ursa_input_take_cancel(&in, &c[0].t));
+	assert_int_equal(ursa_input_take(&in, &c[2].t), 0);
+	assert_int_equal(ursa_input_take(&in, &c[0].t), 0);
+	assert_int_equal(ursa_input_emit(&in, 20, NULL), 0);
+	drain();
+	assert_int_equal(c[2].n, 1);
+	assert_int_equal(c[2].val[0], 20);
+	assert_int_equal(c[0].n, 0);
+	ursa_input_take_cancel(&in, &c[0].t);
+}
+
+/* done with several takes waiting: each gets END, oldest first. */
+static void done_ends_every_waiting_take_in_order(void **state)
+{
+	struct ursa_input in;
+	struct consumer c[3];
+	struct ursa_take *order[3];
+	struct ursa_list_head *n = &rq.queue;
+	int i;
+
+	ursa_input_init(&in);
+	for (i = 0; i < 3; i++) {
+		consumer_init(&c[i], &in);
+		ursa_input_take(&in, &c[i].t);
+	}
+
+	assert_int_equal(ursa_input_done(&in, 9), 0);
+	/* Queued oldest first. */
+	for (i = 0; i < 3; i++) {
+		n = n->next;
+		order[i] = ursa_container_of(n, struct ursa_take, work.node);
+	}
+	assert_ptr_equal(n->next, &rq.queue);
+	drain();
+	for (i = 0; i < 3; i++) {
+		assert_ptr_equal(order[i], &c[i].t);
+		assert_int_equal(c[i].n, 1);
+		assert_int_equal(c[i].what[0], URSA_TAKE_END);
+		assert_int_equal(c[i].val[0], 9);
+	}
+}
+
 static void a_pending_take_is_busy(void **state)
 {
 	struct ursa_input in;
@@ -1106,6 +1182,8 @@ int main(void)
 		T(consumers_are_served_longest_waiting_first),
 		T(a_cancelled_take_that_was_woken_loses_no_element),
 		T(a_cancelled_take_with_nobody_behind_leaves_the_element),
+		T(cancelled_waiting_takes_keep_the_line),
+		T(done_ends_every_waiting_take_in_order),
 		T(a_pending_take_is_busy),
 		T(await_read_returns_once_a_consumer_waits),
 		T(close_interrupts_every_consumer),

@@ -35,10 +35,12 @@
 
 /**
  * struct ursa_input - A single-producer, multi-consumer hand-off.
- * @takers: Takes waiting for an element, oldest first.
+ * @takers: Takes waiting for an element behind @head, oldest first.
  * @readers: Producer waiters of ursa_input_await_read().
  * @state: Open and empty, open and full, or terminal; internal.
- * @reserved: The take woken to pull the element in the slot, or %NULL.
+ * @head: While @slot is empty, the oldest waiting take (on no list), or
+ *	%NULL and then @takers is empty; while @slot is full, the take
+ *	woken to pull the element, or %NULL and then @takers is empty.
  * @slot: The element waiting for a consumer.
  * @taken: The producer's deferred for the element in @slot, or %NULL.
  * @notify: The producer's waiter for the element in @slot
@@ -51,7 +53,7 @@ struct ursa_input {
 	struct ursa_list_head takers;
 	struct ursa_list_head readers;
 	unsigned int state;
-	struct ursa_take *reserved;
+	struct ursa_take *head;
 	struct ursa_exit slot;
 	struct ursa_deferred *taken;
 	struct ursa_list_head notify;
