@@ -102,7 +102,8 @@ static bool takes_waiting(const struct ursa_input *in)
 
 /*
  * A take woken for the slot pulls the element only now, as its callback
- * is about to run; until then the element is still the input's. The
+ * is about to run; until then the element is still the input's, though
+ * it waits in the take's @exit.val already (see reserve()). The
  * producer learns it was taken: its waiter (ursa_input_emit_notify()),
  * alone on @in->notify, is woken, or its deferred (ursa_input_emit()) is
  * fulfilled. Return: the first waiter woken, or %NULL.
@@ -120,13 +121,9 @@ static inline struct ursa_waiter *take_pull(struct ursa_take *t)
 		struct ursa_list_head *n = in->notify.next;
 		struct ursa_deferred *taken;
 
-		/*
-		 * SUCCESS(element): the slot's kind and err are those
-		 * ursa_input_init() gave it, and emits store only the value.
-		 */
+		/* SUCCESS(element): the value is in place already. */
 		t->exit.kind = URSA_EXIT_SUCCESS;
 		t->exit.err = 0;
-		t->exit.val = in->slot.val;
 		t->count = 1;
 		in->state &= ~INPUT_FULL;
 		in->head = takers_pop(in);
@@ -252,15 +249,31 @@ static int terminal_what(const struct ursa_input *in)
 }
 
 /*
- * The element is in the slot: the oldest waiting take, @in->head, if
- * any, is woken for it, and stays @in->head as the take reserved for it.
+ * @t, which is on no list, is woken for the element in the slot, and
+ * becomes @in->head. The element moves to @t->exit.val, where the pull
+ * finds it; if @t is cancelled before, it goes back to the slot.
  */
-static inline int wake_oldest(struct ursa_input *in)
+static void reserve(struct ursa_input *in, struct ursa_take *t)
+{
+	in->head = t;
+	t->exit.val = in->slot.val;
+	take_queue_head(t, URSA_TAKE_ELEMENT);
+}
+
+/*
+ * The element @val is emitted: the oldest waiting take, @in->head, if
+ * any, is woken for it (holding it, see reserve()), and stays @in->head;
+ * else @val waits in the slot.
+ */
+static inline int wake_oldest(struct ursa_input *in, int64_t val)
 {
 	struct ursa_take *t = in->head;
 
-	if (!t)
+	if (!t) {
+		in->slot.val = val;
 		return 0;
+	}
+	t->exit.val = val;
 	/* take_queue_head(), the state and @what stored together. */
 	t->work.fn = __ursa_input_take_run;
 	t->state = TAKE_QUEUED;
@@ -276,12 +289,12 @@ static inline int emit(struct ursa_input *in, struct ursa_exit slot,
 
 	if (unlikely(state & (INPUT_TERMINAL | INPUT_FULL)))
 		return state & INPUT_TERMINAL ? -EPIPE : -EBUSY;
-	in->slot.val = slot.val; /* the union's bits, a pointer's too */
 	in->taken = taken;
 	in->state = state | INPUT_FULL;
 	/* No waiter for this element; a pull may have left it stale. */
 	ursa_list_init(&in->notify);
-	return wake_oldest(in);
+	/* The union's bits, a pointer's too. */
+	return wake_oldest(in, slot.val);
 }
 
 int ursa_input_emit(struct ursa_input *in, int64_t val,
@@ -312,7 +325,6 @@ int ursa_input_emit_notify(struct ursa_input *in, int64_t val,
 	if (unlikely((state & (INPUT_TERMINAL | INPUT_FULL)) ||
 		     w->state != WAITER_IDLE))
 		return emit_notify_refused(in);
-	in->slot.val = val;
 	in->state = state | INPUT_FULL;
 	/*
 	 * @w waits alone on @in->notify, whatever was left there: a pull
@@ -325,7 +337,7 @@ int ursa_input_emit_notify(struct ursa_input *in, int64_t val,
 	w->work.node.next = &in->notify;
 	w->work.node.prev = &in->notify;
 	in->notify.next = &w->work.node;
-	return wake_oldest(in);
+	return wake_oldest(in, val);
 }
 
 /* Producers in await_read may go: a consumer waits, or the input ended. */
@@ -403,8 +415,7 @@ int ursa_input_take(struct ursa_input *in, struct ursa_take *t)
 		return 0;
 	}
 	if ((in->state & INPUT_FULL) && !in->head) {
-		in->head = t;
-		take_queue_head(t, URSA_TAKE_ELEMENT);
+		reserve(in, t);
 		return 0;
 	}
 	if (in->state & INPUT_TERMINAL) {
@@ -464,9 +475,10 @@ bool ursa_input_take_cancel(struct ursa_input *in, struct ursa_take *t)
 		 * in line is woken for it.
 		 */
 		__ursa_take_unlink(t);
+		in->slot.val = t->exit.val;
 		in->head = takers_pop(in);
 		if (in->head)
-			take_queue_head(in->head, URSA_TAKE_ELEMENT);
+			reserve(in, in->head);
 	} else {
 		/* Waiting as @in->head, on no list. */
 		t->state = TAKE_IDLE;

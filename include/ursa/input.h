@@ -41,7 +41,8 @@
  * @head: While @slot is empty, the oldest waiting take (on no list), or
  *	%NULL and then @takers is empty; while @slot is full, the take
  *	woken to pull the element, or %NULL and then @takers is empty.
- * @slot: The element waiting for a consumer.
+ * @slot: The element waiting for a consumer while no take is woken for
+ *	it; the take woken for it (@head) holds it in its @exit.val.
  * @taken: The producer's deferred for the element in @slot, or %NULL.
  * @notify: The producer's waiter for the element in @slot
  *	(ursa_input_emit_notify()), alone on this list, or empty; only
