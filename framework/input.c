@@ -112,12 +112,12 @@ static bool takes_waiting(const struct ursa_input *in)
  * is full, and every emit sets it. @in->head, @t until now, becomes the
  * oldest take still waiting.
  */
-static inline struct ursa_waiter *take_pull(struct ursa_take *t)
+static inline struct ursa_waiter *take_pull_element(struct ursa_take *t)
 {
 	struct ursa_input *in = t->src;
 
 	t->state = TAKE_IDLE;
-	if (likely(t->what == URSA_TAKE_ELEMENT)) {
+	{
 		struct ursa_list_head *n = in->notify.next;
 		struct ursa_deferred *taken;
 
@@ -148,16 +148,38 @@ static inline struct ursa_waiter *take_pull(struct ursa_take *t)
 			in->taken = NULL;
 			return __ursa_deferred_succeed_zero(taken);
 		}
-	} else {
-		t->exit = in->terminal;
-		t->count = 0;
 	}
+	return NULL;
+}
+
+/* take_pull_element(), or the terminal result for a take woken for it. */
+static inline struct ursa_waiter *take_pull(struct ursa_take *t)
+{
+	struct ursa_input *in = t->src;
+
+	if (likely(t->what == URSA_TAKE_ELEMENT))
+		return take_pull_element(t);
+	t->state = TAKE_IDLE;
+	t->exit = in->terminal;
+	t->count = 0;
 	return NULL;
 }
 
 void __ursa_input_take_pull(struct ursa_take *t)
 {
 	take_pull(t);
+}
+
+/*
+ * The run queue item of a take woken for the terminal result; one woken
+ * for an element runs __ursa_input_take_run(), which need not ask.
+ */
+static void take_end_run(struct ursa_work *work)
+{
+	struct ursa_take *t = ursa_container_of(work, struct ursa_take, work);
+
+	take_pull(t);
+	t->fn(t);
 }
 
 /*
@@ -191,7 +213,8 @@ static inline bool runq_take_next(struct ursa_runq *rq, struct ursa_work *work,
 }
 
 /*
- * A take's run queue item. The steady state of a hand-off between a
+ * A take's run queue item when it was woken for an element (never for
+ * the terminal result: take_end_run()). The steady state of a hand-off between a
  * consumer that takes again from its callback and a producer that emits
  * the next element from its waiter on the "taken" deferred is: this
  * item, the producer's waiter (woken by the pull), this item again
@@ -210,7 +233,7 @@ void __ursa_input_take_run(struct ursa_work *work)
 	struct ursa_waiter *w;
 
 	do {
-		w = take_pull(t);
+		w = take_pull_element(t);
 		t->fn(t);
 		if (!w || !runq_take_next(rq, &w->work, __ursa_waiter_run))
 			return;
@@ -231,16 +254,20 @@ void __ursa_input_take_run(struct ursa_work *work)
 static void take_queue_head(struct ursa_take *t, int what)
 {
 	t->what = what;
-	t->work.fn = __ursa_input_take_run;
+	t->work.fn = what == URSA_TAKE_ELEMENT ? __ursa_input_take_run :
+						 take_end_run;
 	t->state = TAKE_QUEUED;
 	ursa_list_add_tail(&t->work.node, &t->rq->queue);
 }
 
-/* Queue @t, waiting or idle (but not @in->head), for @what. */
+/*
+ * Queue @t, waiting or idle (but not @in->head), for @what, the terminal
+ * result.
+ */
 static void take_queue(struct ursa_take *t, int what)
 {
 	t->what = what;
-	__ursa_take_queue(t, __ursa_input_take_run);
+	__ursa_take_queue(t, take_end_run);
 }
 
 static int terminal_what(const struct ursa_input *in)
