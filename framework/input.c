@@ -112,42 +112,52 @@ static bool takes_waiting(const struct ursa_input *in)
  * is full, and every emit sets it. @in->head, @t until now, becomes the
  * oldest take still waiting.
  */
-static inline struct ursa_waiter *take_pull_element(struct ursa_take *t)
+static inline __attribute__((always_inline)) struct ursa_waiter *
+take_pull_element(struct ursa_take *t, struct ursa_runq *empty)
 {
 	struct ursa_input *in = t->src;
+	struct ursa_list_head *n = in->notify.next;
+	struct ursa_deferred *taken;
 
 	t->state = TAKE_IDLE;
-	{
-		struct ursa_list_head *n = in->notify.next;
-		struct ursa_deferred *taken;
+	/* SUCCESS(element): the value is in place already. */
+	t->exit.kind = URSA_EXIT_SUCCESS;
+	t->exit.err = 0;
+	t->count = 1;
+	in->state &= ~INPUT_FULL;
+	in->head = takers_pop(in);
+	if (likely(n != &in->notify)) {
+		struct ursa_waiter *w =
+			ursa_container_of(n, struct ursa_waiter, work);
 
-		/* SUCCESS(element): the value is in place already. */
-		t->exit.kind = URSA_EXIT_SUCCESS;
-		t->exit.err = 0;
-		t->count = 1;
-		in->state &= ~INPUT_FULL;
-		in->head = takers_pop(in);
-		if (likely(n != &in->notify)) {
-			struct ursa_waiter *w =
-				ursa_container_of(n, struct ursa_waiter, work);
-
-			/*
-			 * __ursa_waiter_queue() with SUCCESS(0). @in->notify
-			 * is left stale: see emit().
-			 */
-			w->lazy = false;
-			w->exit.kind = URSA_EXIT_SUCCESS;
-			w->exit.err = 0;
-			w->exit.val = 0;
-			w->state = WAITER_QUEUED;
-			list_add_tail_one(&w->work.node, &w->rq->queue);
+		/*
+		 * __ursa_waiter_queue() with SUCCESS(0). @in->notify is
+		 * left stale: see emit().
+		 */
+		w->lazy = false;
+		w->exit.kind = URSA_EXIT_SUCCESS;
+		w->exit.err = 0;
+		w->exit.val = 0;
+		w->state = WAITER_QUEUED;
+		if (likely(w->rq == empty)) {
+			/* @w alone on the queue that held @t alone. */
+			empty->queue.next = &w->work.node;
+			empty->queue.prev = &w->work.node;
+			w->work.node.next = &empty->queue;
+			w->work.node.prev = &empty->queue;
 			return w;
 		}
-		taken = in->taken;
-		if (taken) {
-			in->taken = NULL;
-			return __ursa_deferred_succeed_zero(taken);
-		}
+		if (empty)
+			ursa_list_init(&empty->queue);
+		list_add_tail_one(&w->work.node, &w->rq->queue);
+		return w;
+	}
+	if (empty)
+		ursa_list_init(&empty->queue);
+	taken = in->taken;
+	if (taken) {
+		in->taken = NULL;
+		return __ursa_deferred_succeed_zero(taken);
 	}
 	return NULL;
 }
@@ -158,7 +168,7 @@ static inline struct ursa_waiter *take_pull(struct ursa_take *t)
 	struct ursa_input *in = t->src;
 
 	if (likely(t->what == URSA_TAKE_ELEMENT))
-		return take_pull_element(t);
+		return take_pull_element(t, NULL);
 	t->state = TAKE_IDLE;
 	t->exit = in->terminal;
 	t->count = 0;
@@ -194,16 +204,22 @@ static void take_end_run(struct ursa_work *work)
  * overwrites.
  */
 static inline bool runq_take_next(struct ursa_runq *rq, struct ursa_work *work,
-				  ursa_work_fn *fn)
+				  ursa_work_fn *fn, struct ursa_runq **empty)
 {
 	if (!rq->batch_left || rq->queue.next != &work->node || work->fn != fn)
 		return false;
 	/*
 	 * Unlinked with the queue's last node tested rather than @work's
-	 * next one loaded: first and last, @work is alone.
+	 * next one loaded: first and last, @work is alone. Then, if
+	 * @empty is given, the queue is left as it is, stale, and *@empty
+	 * is @rq: the caller relinks it (see take_pull_element()) before
+	 * anything else looks at it.
 	 */
 	if (likely(rq->queue.prev == &work->node)) {
-		ursa_list_init(&rq->queue);
+		if (empty)
+			*empty = rq;
+		else
+			ursa_list_init(&rq->queue);
 	} else {
 		rq->queue.next = work->node.next;
 		work->node.next->prev = &rq->queue;
@@ -234,13 +250,14 @@ static inline bool runq_take_next(struct ursa_runq *rq, struct ursa_work *work,
 void __ursa_input_take_run(struct ursa_work *work)
 {
 	struct ursa_take *t = ursa_container_of(work, struct ursa_take, work);
-	struct ursa_runq *rq = t->rq;
+	struct ursa_runq *rq = t->rq, *empty = NULL;
 	struct ursa_waiter *w;
 
 	do {
-		w = take_pull_element(t);
+		w = take_pull_element(t, empty);
 		t->fn(t);
-		if (!w || !runq_take_next(rq, &w->work, __ursa_waiter_run))
+		if (!w ||
+		    !runq_take_next(rq, &w->work, __ursa_waiter_run, NULL))
 			return;
 		if (likely(!w->lazy)) {
 			/* __ursa_waiter_run(), inline. */
@@ -252,7 +269,8 @@ void __ursa_input_take_run(struct ursa_work *work)
 		} else {
 			__ursa_waiter_run(&w->work);
 		}
-	} while (runq_take_next(rq, &t->work, __ursa_input_take_run));
+		empty = NULL;
+	} while (runq_take_next(rq, &t->work, __ursa_input_take_run, &empty));
 }
 
 /* Queue @t, which is on no list (@in->head, or just popped), for @what. */

@@ -361,6 +361,74 @@ static void done_ends_every_waiting_take_in_order(void **state)
 	}
 }
 
+/* Emits with two waiters in turn, one per run queue. */
+struct two_producer {
+	struct ursa_waiter w[2];
+	struct ursa_input *in;
+	int next, last, runs[2];
+};
+
+static void two_producer_fn(struct ursa_waiter *w, const struct ursa_exit *e)
+{
+	int k = w->rq != &rq;
+	struct two_producer *p =
+		k ? ursa_container_of(w, struct two_producer, w[1]) :
+		    ursa_container_of(w, struct two_producer, w[0]);
+
+	p->runs[k]++;
+	if (p->next <= p->last)
+		assert_int_equal(
+			ursa_input_emit_notify(p->in, p->next++, &p->w[!k]), 0);
+}
+
+/*
+ * A notify chain whose producer runs now from the take's run queue, now
+ * from another: the take's loop runs the first inline, and queues the
+ * second on its own queue, leaving the take's empty and sound.
+ */
+static void a_notify_chain_across_two_run_queues(void **state)
+{
+	struct ursa_runq rq2;
+	struct ursa_input in;
+	struct two_producer p;
+	struct consumer c;
+	int i, rounds = 0;
+
+	ursa_runq_init(&rq2, 0);
+	ursa_input_init(&in);
+	consumer_init(&c, &in);
+	c.again = 5;
+	ursa_waiter_init(&p.w[0], &rq, two_producer_fn);
+	ursa_waiter_init(&p.w[1], &rq2, two_producer_fn);
+	p.in = &in;
+	p.next = 1;
+	p.last = 6;
+	p.runs[0] = p.runs[1] = 0;
+	assert_int_equal(ursa_input_take(&in, &c.t), 0);
+	/* Element 1 with w[0], 2 with w[1], and so on. */
+	two_producer_fn(&p.w[1], NULL);
+	p.runs[1] = 0;
+	while (ursa_runq_has_work(&rq) || ursa_runq_has_work(&rq2)) {
+		assert_true(++rounds < 100);
+		ursa_runq_run(&rq);
+		/*
+		 * Two elements per round, the first producer's run between
+		 * them; the second waits on its own queue.
+		 */
+		assert_int_equal(c.n, 2 * rounds);
+		assert_false(ursa_runq_has_work(&rq));
+		assert_true(ursa_runq_has_work(&rq2));
+		ursa_runq_run(&rq2);
+	}
+	assert_int_equal(c.n, 6);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(c.what[i], URSA_TAKE_ELEMENT);
+		assert_int_equal(c.val[i], i + 1);
+	}
+	assert_int_equal(p.runs[0], 3);
+	assert_int_equal(p.runs[1], 3);
+}
+
 static void a_pending_take_is_busy(void **state)
 {
 	struct ursa_input in;
@@ -1184,6 +1252,7 @@ int main(void)
 		T(a_cancelled_take_with_nobody_behind_leaves_the_element),
 		T(cancelled_waiting_takes_keep_the_line),
 		T(done_ends_every_waiting_take_in_order),
+		T(a_notify_chain_across_two_run_queues),
 		T(a_pending_take_is_busy),
 		T(await_read_returns_once_a_consumer_waits),
 		T(close_interrupts_every_consumer),
