@@ -35,6 +35,11 @@
 
 /**
  * struct ursa_input - A single-producer, multi-consumer hand-off.
+ * @notify: The producer's waiter for the element in @slot
+ *	(ursa_input_emit_notify()), alone on this list, or empty; only
+ *	meaningful while @slot is full, and only @notify.next is kept up
+ *	to date. First, so that its address is the input's: the hand-off
+ *	compares with it and stores it without computing it.
  * @takers: Takes waiting for an element behind @head, oldest first.
  * @readers: Producer waiters of ursa_input_await_read().
  * @state: Open and empty, open and full, or terminal; internal.
@@ -44,20 +49,16 @@
  * @slot: The element waiting for a consumer while no take is woken for
  *	it; the take woken for it (@head) holds it in its @exit.val.
  * @taken: The producer's deferred for the element in @slot, or %NULL.
- * @notify: The producer's waiter for the element in @slot
- *	(ursa_input_emit_notify()), alone on this list, or empty; only
- *	meaningful while @slot is full, and only @notify.next is kept up
- *	to date.
  * @terminal: SUCCESS(value) after done, or the error's exit.
  */
 struct ursa_input {
+	struct ursa_list_head notify;
 	struct ursa_list_head takers;
 	struct ursa_list_head readers;
 	unsigned int state;
 	struct ursa_take *head;
 	struct ursa_exit slot;
 	struct ursa_deferred *taken;
-	struct ursa_list_head notify;
 	struct ursa_exit terminal;
 };
 
