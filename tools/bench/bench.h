@@ -40,15 +40,23 @@ uint64_t bench_malloc_calls(void);
 
 /*
  * The options of a timed benchmark: -r REPEATS (1 to 101), -t SECONDS a
- * measurement (0 to 60) and -h. Returns -1 to go on, else the exit code:
- * 0 after -h, 2 after a bad option or value (with a message).
+ * measurement (0 to 60), -h, and the benchmark's own: @more holds their
+ * getopt letters ("n:d"), @more_usage their usage ("[-n COUNT [-d]]",
+ * which may go on with lines of help), and @fn takes each one with its
+ * value, returning false (after a message) for a bad one; @more may be
+ * "" and @fn NULL. Returns -1 to go on, else the exit code: 0 after -h,
+ * 2 after a bad option or value (with a message).
  */
-static inline int bench_options(const char *prog, int argc, char **argv,
-				int *repeats, double *seconds)
+static inline int
+bench_options_more(const char *prog, int argc, char **argv, int *repeats,
+		   double *seconds, const char *more, const char *more_usage,
+		   bool (*fn)(int opt, const char *arg, void *ctx), void *ctx)
 {
+	char optstring[32];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "r:t:h")) != -1) {
+	snprintf(optstring, sizeof(optstring), "r:t:h%s", more);
+	while ((opt = getopt(argc, argv, optstring)) != -1) {
 		switch (opt) {
 		case 'r':
 			*repeats = atoi(optarg);
@@ -56,10 +64,15 @@ static inline int bench_options(const char *prog, int argc, char **argv,
 		case 't':
 			*seconds = atof(optarg);
 			break;
-		default:
+		case 'h':
+		case '?':
 			fprintf(opt == 'h' ? stdout : stderr,
-				"usage: %s [-r REPEATS] [-t SECONDS]\n", prog);
+				"usage: %s [-r REPEATS] [-t SECONDS]%s%s\n",
+				prog, *more_usage ? " " : "", more_usage);
 			return opt == 'h' ? 0 : 2;
+		default:
+			if (!fn(opt, optarg, ctx))
+				return 2;
 		}
 	}
 	if (*repeats < 1 || *repeats > 101 ||
@@ -69,6 +82,27 @@ static inline int bench_options(const char *prog, int argc, char **argv,
 		return 2;
 	}
 	return -1;
+}
+
+/* bench_options_more() for a benchmark with no options of its own. */
+static inline int bench_options(const char *prog, int argc, char **argv,
+				int *repeats, double *seconds)
+{
+	return bench_options_more(prog, argc, argv, repeats, seconds, "", "",
+				  NULL, NULL);
+}
+
+/* A value of @prog's option -@opt: @min to @max, or false after a message. */
+static inline bool bench_opt_range(const char *prog, int opt, const char *arg,
+				   long long min, long long max, long long *val)
+{
+	char *end;
+
+	*val = strtoll(arg, &end, 10);
+	if (*arg && !*end && *val >= min && *val <= max)
+		return true;
+	fprintf(stderr, "%s: -%c takes %lld to %lld\n", prog, opt, min, max);
+	return false;
 }
 
 /*

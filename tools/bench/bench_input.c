@@ -157,6 +157,24 @@ static uint64_t run(struct ursa_runq *rq, bool deferred, uint64_t n,
 	return start;
 }
 
+/* -n COUNT: hand over COUNT elements once (callgrind); -d: deferred form. */
+struct input_opts {
+	long long count;
+	bool deferred;
+};
+
+static bool input_opt(int opt, const char *arg, void *ctx)
+{
+	struct input_opts *o = ctx;
+
+	if (opt == 'd') {
+		o->deferred = true;
+		return true;
+	}
+	return bench_opt_range("bench_input", opt, arg, 1, 1000000000ll,
+			       &o->count);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const names[] = { "input hand-off (callbacks)",
@@ -164,44 +182,20 @@ int main(int argc, char **argv)
 	double seconds = 0.2, ns_per[2][101], med[2], ops;
 	uint64_t iters = 1000, m0, m1, total = 0;
 	int repeats = 5, r, k, opt, errors = 0;
-	long long count = 0;
-	bool deferred = false;
+	struct input_opts o = { 0 };
 	struct ursa_runq rq;
 
-	while ((opt = getopt(argc, argv, "r:t:n:dh")) != -1) {
-		switch (opt) {
-		case 'r':
-			repeats = atoi(optarg);
-			break;
-		case 't':
-			seconds = atof(optarg);
-			break;
-		case 'n':
-			count = atoll(optarg);
-			break;
-		case 'd':
-			deferred = true;
-			break;
-		default:
-			fprintf(opt == 'h' ? stdout : stderr,
-				"usage: bench_input [-r REPEATS] [-t SECONDS]"
-				" [-n COUNT [-d]]\n");
-			return opt == 'h' ? 0 : 2;
-		}
-	}
-	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60) ||
-	    count < 0 || count > 1000000000ll) {
-		fprintf(stderr, "bench_input: -r takes 1 to 101, -t 0 to 60 "
-				"seconds, -n 1 to 1e9\n");
-		return 2;
-	}
+	opt = bench_options_more("bench_input", argc, argv, &repeats, &seconds,
+				 "n:d", "[-n COUNT [-d]]", input_opt, &o);
+	if (opt >= 0)
+		return opt;
 	if (!bench_malloc_hooked("bench_input"))
 		return 1;
 
 	ursa_runq_init(&rq, 0);
-	if (count) {
+	if (o.count) {
 		/* -d: the deferred form; else the callback one. */
-		run(&rq, deferred, (uint64_t)count, &errors);
+		run(&rq, o.deferred, (uint64_t)o.count, &errors);
 		if (errors)
 			fprintf(stderr, "bench_input: lost or reordered "
 					"elements\n");

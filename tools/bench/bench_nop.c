@@ -32,6 +32,7 @@
 #include "bench.h"
 
 #define MAX_BATCH 128
+#define MAX_BATCH_STR "128"
 #define TARGET_RATIO 0.75
 
 struct nop_op {
@@ -104,16 +105,31 @@ static uint64_t run_raw(struct io_uring *ring, unsigned int batch,
 	return bench_now_ns() - start;
 }
 
-static void usage(FILE *f)
+/* -o raw|ursa: one side only; -b: one batch size; -n: rounds, no calibration. */
+struct nop_opts {
+	int only; /* 0 both, 1 raw, 2 ursa */
+	long long one_batch, rounds;
+};
+
+static bool nop_opt(int opt, const char *arg, void *ctx)
 {
-	fprintf(f,
-		"usage: bench_nop [-r REPEATS] [-t SECONDS] [-o raw|ursa] "
-		"[-b BATCH] [-n ROUNDS]\n"
-		"  -o  run one side only, for perf stat or perf record\n"
-		"  -b  one batch size (1 to %d) instead of 1, 32 and 128\n"
-		"  -n  ROUNDS of a batch per repeat, no calibration "
-		"(for callgrind)\n",
-		MAX_BATCH);
+	struct nop_opts *o = ctx;
+
+	switch (opt) {
+	case 'o':
+		o->only = !strcmp(arg, "raw")  ? 1 :
+			  !strcmp(arg, "ursa") ? 2 :
+						 -1;
+		if (o->only < 0)
+			fprintf(stderr, "bench_nop: -o takes raw or ursa\n");
+		return o->only >= 0;
+	case 'b':
+		return bench_opt_range("bench_nop", opt, arg, 1, MAX_BATCH,
+				       &o->one_batch);
+	default:
+		return bench_opt_range("bench_nop", opt, arg, 1, 1000000000ll,
+				       &o->rounds);
+	}
 }
 
 int main(int argc, char **argv)
@@ -124,59 +140,24 @@ int main(int argc, char **argv)
 	struct ursa_loop loop;
 	struct io_uring ring;
 	double seconds = 0.05;
-	int repeats = 15, opt, ret, fails = 0, only = 0, one_batch = 0;
-	long long rounds = 0;
-	uint64_t m_probe;
-	void *volatile probe;
+	int repeats = 15, opt, ret, fails = 0;
+	struct nop_opts o = { 0 };
 	size_t b;
 	unsigned int k;
 
-	while ((opt = getopt(argc, argv, "r:t:o:b:n:h")) != -1) {
-		switch (opt) {
-		case 'b':
-			one_batch = atoi(optarg);
-			break;
-		case 'n':
-			rounds = atoll(optarg);
-			break;
-		case 'o':
-			only = !strcmp(optarg, "raw")  ? 1 :
-			       !strcmp(optarg, "ursa") ? 2 :
-							 -1;
-			break;
-		case 'r':
-			repeats = atoi(optarg);
-			break;
-		case 't':
-			seconds = atof(optarg);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (repeats < 1 || repeats > 101 || !(seconds > 0 && seconds < 60) ||
-	    only < 0 || one_batch < 0 || one_batch > MAX_BATCH || rounds < 0 ||
-	    rounds > 1000000000ll) {
-		fprintf(stderr,
-			"bench_nop: -r takes 1 to 101, -t 0 to 60 "
-			"seconds, -o raw or ursa, -b 1 to %d, -n 1 to "
-			"1e9\n",
-			MAX_BATCH);
-		return 2;
-	}
-
-	m_probe = bench_malloc_calls();
-	probe = malloc(16);
-	free(probe);
-	if (bench_malloc_calls() == m_probe) {
-		fprintf(stderr,
-			"bench_nop: the malloc counter is not hooked\n");
+	opt = bench_options_more(
+		"bench_nop", argc, argv, &repeats, &seconds, "o:b:n:",
+		"[-o raw|ursa] [-b BATCH] [-n ROUNDS]\n"
+		"  -o  run one side only, for perf stat or perf record\n"
+		"  -b  one batch size (1 to " MAX_BATCH_STR
+		") instead of 1, 32 and 128\n"
+		"  -n  ROUNDS of a batch per repeat, no calibration "
+		"(for callgrind)",
+		nop_opt, &o);
+	if (opt >= 0)
+		return opt;
+	if (!bench_malloc_hooked("bench_nop"))
 		return 1;
-	}
 
 	ret = ursa_loop_init(&loop, NULL);
 	if (ret) {
@@ -215,17 +196,17 @@ int main(int argc, char **argv)
 	printf("%-6s %14s %14s %8s %11s %10s\n", "batch", "raw ops/s",
 	       "ursa ops/s", "ratio", "mallocs/op", "target");
 	for (b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
-		unsigned int batch = one_batch ? (unsigned int)one_batch :
-						 batches[b];
+		unsigned int batch = o.one_batch ? (unsigned int)o.one_batch :
+						   batches[b];
 		double raw_ns[101], ursa_ns[101], ratios[101];
 		double raw_ops, ursa_ops, ratio;
 		uint64_t iters = 64, m0, m1, total = 0, t_raw, t_ursa;
 		int r;
 
-		if (one_batch && b)
+		if (o.one_batch && b)
 			break;
-		if (rounds) {
-			iters = (uint64_t)rounds;
+		if (o.rounds) {
+			iters = (uint64_t)o.rounds;
 			goto measure;
 		}
 		/* Calibrate on the raw ring: one repeat lasts about @seconds. */
@@ -240,13 +221,13 @@ measure:
 		m0 = bench_malloc_calls();
 		for (r = 0; r < repeats; r++) {
 			/* Alternate who goes first, against drift. */
-			if (r % 2 && only != 1)
+			if (r % 2 && o.only != 1)
 				t_ursa = run_ursa(&loop, ops, batch, iters);
-			t_raw = only == 2 ? 1 : run_raw(&ring, batch, iters);
-			if (!(r % 2) || only == 1)
-				t_ursa = only == 1 ? 1 :
-						     run_ursa(&loop, ops, batch,
-							      iters);
+			t_raw = o.only == 2 ? 1 : run_raw(&ring, batch, iters);
+			if (!(r % 2) || o.only == 1)
+				t_ursa = o.only == 1 ? 1 :
+						       run_ursa(&loop, ops,
+								batch, iters);
 			if (!t_raw || !t_ursa)
 				goto err;
 			raw_ns[r] = (double)t_raw / (double)(iters * batch);
@@ -259,11 +240,11 @@ measure:
 		ursa_ops = 1e9 / bench_median(ursa_ns, repeats);
 		/* Paired: each repeat's raw and ursa ran back to back. */
 		ratio = bench_median(ratios, repeats);
-		if (only) {
+		if (o.only) {
 			/* One side only: no ratio, no verdict. */
 			printf("%-6u %14.0f %14.0f %8s %11.4f %10s\n", batch,
-			       only == 1 ? raw_ops : 0,
-			       only == 2 ? ursa_ops : 0, "-",
+			       o.only == 1 ? raw_ops : 0,
+			       o.only == 2 ? ursa_ops : 0, "-",
 			       (double)(m1 - m0) / (double)total, "-");
 		} else {
 			printf("%-6u %14.0f %14.0f %7.2fx %11.4f %10s\n", batch,
