@@ -313,8 +313,6 @@ int main(int argc, char **argv)
 	double raw_gbs[101], ursa_gbs[101], raw_med, ursa_med;
 	uint64_t mallocs = 0, chunks = 0;
 	int repeats = 5, opt, r, errors = 0;
-	uint64_t m_probe;
-	void *volatile probe;
 
 	while ((opt = getopt(argc, argv, "r:m:h")) != -1) {
 		switch (opt) {
@@ -336,14 +334,8 @@ int main(int argc, char **argv)
 			"bench_recv: -r takes 1 to 101, -m 1 to 65536\n");
 		return 2;
 	}
-	m_probe = bench_malloc_calls();
-	probe = malloc(16);
-	free(probe);
-	if (bench_malloc_calls() == m_probe) {
-		fprintf(stderr,
-			"bench_recv: the malloc counter is not hooked\n");
+	if (!bench_malloc_hooked("bench_recv"))
 		return 1;
-	}
 
 	for (r = 0; r < repeats; r++) {
 		uint64_t ns = 1, bytes = 0, m = 0, ch = 0;

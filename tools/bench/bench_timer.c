@@ -132,8 +132,6 @@ int main(int argc, char **argv)
 	struct io_uring ring;
 	int64_t *delay;
 	int repeats = 5, opt, ret, fails = 0;
-	uint64_t m_probe;
-	void *volatile probe;
 	unsigned int i;
 	size_t c;
 
@@ -155,14 +153,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	m_probe = bench_malloc_calls();
-	probe = malloc(16);
-	free(probe);
-	if (bench_malloc_calls() == m_probe) {
-		fprintf(stderr,
-			"bench_timer: the malloc counter is not hooked\n");
+	if (!bench_malloc_hooked("bench_timer"))
 		return 1;
-	}
 
 	timers = calloc(NR_TIMERS, sizeof(*timers));
 	ts = calloc(NR_TIMERS, sizeof(*ts));
