@@ -192,12 +192,12 @@ result $? "copy --verify"
 "$fc" copy --direct --chunk-size 64K big copy.direct 2>/dev/null &&
 	cmp -s big copy.direct
 result $? "copy --direct"
-# Writes go in 128 KiB pieces, 8 in flight per chunk: a 3 MiB chunk
-# takes 24 of them, refilled as they complete, then a 1-byte chunk.
+# Writes go in 32 KiB pieces, 8 in flight per chunk: a 3 MiB chunk
+# takes 96 of them, refilled as they complete, then a 1-byte chunk.
 head -c $((3 << 20)) big >m3
 printf x >>m3
 "$fc" copy --chunk-size 3M --queue-depth 2 m3 copy.m3 && cmp -s m3 copy.m3
-result $? "copy --chunk-size 3M: a chunk in 24 writes"
+result $? "copy --chunk-size 3M: a chunk in 96 writes"
 "$fc" copy --chunk-size 3M m3 - | cmp -s - m3
 result $? "copy --chunk-size 3M to stdout: its pieces in order"
 "$fc" copy mp1 - | cmp -s - mp1
