@@ -1198,6 +1198,9 @@ int fc_run(struct fc_ctx *g, enum fc_op op, const struct fc_io *io,
 		else if (g->pshown)
 			fputs("\n", stderr);
 	}
+	/* A .zst's chunks are its frames, whatever the reads were. */
+	if (op == FC_DECOMPRESS)
+		res->chunks = run.frames;
 	if (!run.status && run.hashing) {
 		if (run.algo == FC_XXH64)
 			res->h64 = XXH64_digest(run.x64);

@@ -232,6 +232,13 @@ zstd -q -T2 -c --long=20 text >zt.zst
 result $? "decompress a zstd -T2 --long file"
 "$fc" decompress text64.zst d.text64 && cmp -s text d.text64
 result $? "decompress our many-frame file"
+if command -v python3 >/dev/null; then
+	"$fc" decompress --json big.zst d.json >j.txt
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["bytes_out"] == 200 << 20 and d["chunks"] == 200, d' j.txt
+	result $? "decompress --json counts the frames as chunks"
+else
+	skip "decompress --json counts the frames as chunks" "no python3"
+fi
 "$fc" decompress --chunk-size 64K text.zst d.small && cmp -s text d.small
 result $? "decompress with a smaller --chunk-size than compress used"
 { printf '\x50\x2a\x4d\x18\x04\x00\x00\x00abcd'; cat one.zst; } >skip.zst
