@@ -51,9 +51,17 @@ struct fc_opts {
 
 struct fc_job;
 
+/* Per-thread state of a worker, and of the loop's thread when it helps. */
+struct fc_tctx {
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+};
+
 /*
  * struct fc_pool - Worker threads that run jobs and post them back to the
  * loop with ursa_loop_post(). FIFO: with one thread, jobs run in order.
+ * The zstd pool's jobs may also run on the loop's thread when it would
+ * otherwise wait (fc_loop_turn()); its results are put in order after.
  */
 struct fc_pool {
 	pthread_mutex_t lock;
@@ -63,6 +71,7 @@ struct fc_pool {
 	unsigned int nr;
 	pthread_t *threads;
 	struct ursa_loop *loop;
+	struct fc_tctx loop_ctx; /* zstd: the loop's, for jobs it runs */
 	int level;
 	bool zstd;
 };
@@ -71,12 +80,6 @@ int fc_pool_start(struct fc_pool *p, struct ursa_loop *loop, unsigned int nr,
 		  bool zstd, int level);
 void fc_pool_submit(struct fc_pool *p, struct fc_job *job);
 void fc_pool_stop(struct fc_pool *p);
-
-/* Per-thread state of a worker. */
-struct fc_tctx {
-	ZSTD_CCtx *cctx;
-	ZSTD_DCtx *dctx;
-};
 
 /* What one run of the pipeline produced. */
 struct fc_result {

@@ -36,7 +36,12 @@ struct fc_hold {
  * less system time (1.25 against 1.45 s there, reporting switched off).
  */
 #define FC_WPIECE (32u << 10)
-#define FC_WSLOTS 8
+/*
+ * 32 pieces are a whole 1 MiB job in flight: io-wq then has writes queued
+ * while the loop's thread runs a job itself (pool.c), 1 to 3 ms. With 8,
+ * it ran dry, and the loop's help cost more than it saved.
+ */
+#define FC_WSLOTS 32
 
 struct fc_job;
 

@@ -220,6 +220,10 @@ void fc_job_work(struct fc_job *job, struct fc_tctx *t)
 		}
 		break;
 	case FC_COMPRESS:
+		if (!t->cctx) {
+			job->zret = (size_t)-ZSTD_error_memory_allocation;
+			break;
+		}
 		n = ZSTD_compress2(t->cctx, job->obuf, run->ocap, job->in,
 				   job->in_len);
 		if (ZSTD_isError(n))
@@ -228,6 +232,10 @@ void fc_job_work(struct fc_job *job, struct fc_tctx *t)
 			job->olen = n;
 		break;
 	case FC_DECOMPRESS:
+		if (!t->dctx) {
+			job->zret = (size_t)-ZSTD_error_memory_allocation;
+			break;
+		}
 		n = ZSTD_decompressDCtx(t->dctx, job->obuf, run->ocap, job->src,
 					job->frame_len);
 		if (ZSTD_isError(n))
@@ -345,7 +353,10 @@ static void write_done(struct ursa_req *req, const struct ursa_exit *exit)
 
 static void zstd_fail(struct fc_run *run, size_t code)
 {
-	if (run->op == FC_COMPRESS)
+	if (ZSTD_getErrorCode(code) == ZSTD_error_memory_allocation)
+		run_fail(run, FC_EXIT_SYSTEM, "zstd: %s",
+			 ZSTD_getErrorName(code));
+	else if (run->op == FC_COMPRESS)
 		run_fail(run, FC_EXIT_SYSTEM, "zstd: %s",
 			 ZSTD_getErrorName(code));
 	else
