@@ -94,9 +94,7 @@ struct fc_result {
 struct fc_ctx {
 	struct ursa_loop loop;
 	struct fc_opts o;
-	struct fc_pool hash_pool;
 	struct fc_pool zstd_pool;
-	bool hash_pool_up;
 	bool zstd_pool_up;
 	int wait_fd; /* eventfd the loop waits on under valgrind, or -1 */
 	/* progress */

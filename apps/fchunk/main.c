@@ -1022,11 +1022,7 @@ int main(int argc, char **argv)
 		ret = FC_EXIT_SYSTEM;
 		goto out;
 	}
-	if (op == FC_HASH || (op == FC_COPY && g.o.verify)) {
-		ret = fc_pool_start(&g.hash_pool, &g.loop, 1, false, 0);
-		g.hash_pool_up = !ret;
-	}
-	if (!ret && (op == FC_COMPRESS || op == FC_DECOMPRESS)) {
+	if (op == FC_COMPRESS || op == FC_DECOMPRESS) {
 		ret = fc_pool_start(&g.zstd_pool, &g.loop, g.o.threads, true,
 				    g.o.level);
 		g.zstd_pool_up = !ret;
@@ -1050,8 +1046,6 @@ int main(int argc, char **argv)
 	if (g.o.json)
 		print_summary(ret, stdout_data);
 out:
-	if (g.hash_pool_up)
-		fc_pool_stop(&g.hash_pool);
 	if (g.zstd_pool_up)
 		fc_pool_stop(&g.zstd_pool);
 	ursa_loop_exit(&g.loop);
