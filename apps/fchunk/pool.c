@@ -119,7 +119,8 @@ void fc_pool_submit(struct fc_pool *p, struct fc_job *job)
  * decompress of 1 GiB in 32 KiB writes: about 15,000 wakes and 43,000
  * context switches; helping, 1,400 switches, see docs/fchunk.md). The
  * writes queued meanwhile (FC_WSLOTS) keep io-wq busy for the 1 to 3 ms
- * a chunk takes, and the job runs the loop's I/O no later than that.
+ * a chunk takes. CQEs and timers wait that long at most: fine for a batch
+ * tool, not a pattern for a loop that serves requests.
  */
 static bool pool_help(struct fc_pool *p)
 {
