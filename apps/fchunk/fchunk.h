@@ -58,10 +58,10 @@ struct fc_tctx {
 };
 
 /*
- * struct fc_pool - Worker threads that run jobs and post them back to the
- * loop with ursa_loop_post(). FIFO: with one thread, jobs run in order.
- * The zstd pool's jobs may also run on the loop's thread when it would
- * otherwise wait (fc_loop_turn()); its results are put in order after.
+ * struct fc_pool - zstd worker threads that take jobs from a FIFO, run them
+ * and post them back to the loop with ursa_loop_post(). The loop's thread
+ * also runs queued jobs when it would otherwise wait (fc_loop_turn()).
+ * Jobs finish in any order; the ordered writer puts them back in order.
  */
 struct fc_pool {
 	pthread_mutex_t lock;
@@ -73,11 +73,10 @@ struct fc_pool {
 	struct ursa_loop *loop;
 	struct fc_tctx loop_ctx; /* zstd: the loop's, for jobs it runs */
 	int level;
-	bool zstd;
 };
 
 int fc_pool_start(struct fc_pool *p, struct ursa_loop *loop, unsigned int nr,
-		  bool zstd, int level);
+		  int level);
 void fc_pool_submit(struct fc_pool *p, struct fc_job *job);
 void fc_pool_stop(struct fc_pool *p);
 

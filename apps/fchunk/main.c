@@ -1023,7 +1023,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (op == FC_COMPRESS || op == FC_DECOMPRESS) {
-		ret = fc_pool_start(&g.zstd_pool, &g.loop, g.o.threads, true,
+		ret = fc_pool_start(&g.zstd_pool, &g.loop, g.o.threads,
 				    g.o.level);
 		g.zstd_pool_up = !ret;
 	}

@@ -6,9 +6,8 @@
  * number; dispatch() hands them on in order: to the hash (run on the
  * loop's thread), to the zstd workers, to the frame parser (decompress),
  * or straight to the writer (copy). Workers post finished jobs back to
- * the loop. The ordered
- * writer writes jobs by sequence number, several writes in flight at
- * their offsets (or one at a time to a pipe).
+ * the loop. The ordered writer writes jobs by sequence number, several
+ * writes in flight at their offsets (or one at a time to a pipe).
  *
  * Memory: the reader owns depth + capacity chunk buffers, there are as
  * many jobs, and for compress and decompress each job has an output
@@ -354,10 +353,8 @@ static void write_done(struct ursa_req *req, const struct ursa_exit *exit)
 
 static void zstd_fail(struct fc_run *run, size_t code)
 {
-	if (ZSTD_getErrorCode(code) == ZSTD_error_memory_allocation)
-		run_fail(run, FC_EXIT_SYSTEM, "zstd: %s",
-			 ZSTD_getErrorName(code));
-	else if (run->op == FC_COMPRESS)
+	if (run->op == FC_COMPRESS ||
+	    ZSTD_getErrorCode(code) == ZSTD_error_memory_allocation)
 		run_fail(run, FC_EXIT_SYSTEM, "zstd: %s",
 			 ZSTD_getErrorName(code));
 	else

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The worker pool: threads that take jobs from a locked FIFO, run them
- * (hash, compress or decompress one chunk), and hand each one back to the
+ * The zstd worker pool: threads that take jobs from a locked FIFO, run
+ * them (compress or decompress one chunk), and hand each one back to the
  * loop with ursa_loop_post(), so that results are only ever touched on
  * the loop's thread. Jobs are embedded, so submitting allocates nothing.
  */
@@ -47,8 +47,7 @@ static void *worker(void *arg)
 	struct fc_tctx t = { 0 };
 	struct fc_job *job;
 
-	if (p->zstd)
-		tctx_init(p, &t);
+	tctx_init(p, &t);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (ursa_list_empty(&p->queue) && !p->stop)
@@ -68,7 +67,7 @@ static void *worker(void *arg)
 }
 
 int fc_pool_start(struct fc_pool *p, struct ursa_loop *loop, unsigned int nr,
-		  bool zstd, int level)
+		  int level)
 {
 	unsigned int i;
 	int ret;
@@ -78,19 +77,16 @@ int fc_pool_start(struct fc_pool *p, struct ursa_loop *loop, unsigned int nr,
 	pthread_cond_init(&p->cond, NULL);
 	ursa_list_init(&p->queue);
 	p->loop = loop;
-	p->zstd = zstd;
 	p->level = level;
 	p->threads = calloc(nr, sizeof(*p->threads));
 	if (!p->threads)
 		return -ENOMEM;
-	if (zstd) {
-		tctx_init(p, &p->loop_ctx);
-		if (!p->loop_ctx.cctx || !p->loop_ctx.dctx) {
-			tctx_free(&p->loop_ctx);
-			free(p->threads);
-			p->threads = NULL;
-			return -ENOMEM;
-		}
+	tctx_init(p, &p->loop_ctx);
+	if (!p->loop_ctx.cctx || !p->loop_ctx.dctx) {
+		tctx_free(&p->loop_ctx);
+		free(p->threads);
+		p->threads = NULL;
+		return -ENOMEM;
 	}
 	for (i = 0; i < nr; i++) {
 		ret = pthread_create(&p->threads[i], NULL, worker, p);
@@ -117,7 +113,7 @@ void fc_pool_submit(struct fc_pool *p, struct fc_job *job)
  * worker would. The loop does this instead of sleeping: asleep, it is
  * woken by every io-wq completion, and each wake preempts a worker (a
  * decompress of 1 GiB in 32 KiB writes: about 15,000 wakes and 43,000
- * context switches; helping, 1,400 switches, see docs/fchunk.md). The
+ * context switches; helping, about 1,000, see docs/fchunk.md). The
  * writes queued meanwhile (FC_WSLOTS) keep io-wq busy for the 1 to 3 ms
  * a chunk takes. CQEs and timers wait that long at most: fine for a batch
  * tool, not a pattern for a loop that serves requests.

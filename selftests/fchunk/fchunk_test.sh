@@ -192,7 +192,7 @@ result $? "copy --verify"
 "$fc" copy --direct --chunk-size 64K big copy.direct 2>/dev/null &&
 	cmp -s big copy.direct
 result $? "copy --direct"
-# Writes go in 32 KiB pieces, 8 in flight per chunk: a 3 MiB chunk
+# Writes go in 32 KiB pieces, 32 in flight per chunk: a 3 MiB chunk
 # takes 96 of them, refilled as they complete, then a 1-byte chunk.
 head -c $((3 << 20)) big >m3
 printf x >>m3
